@@ -1,0 +1,50 @@
+# spikelearn: two commands are all a learner or CI needs.
+#   make lab   - create .venv if missing, install, open the tutorials in JupyterLab
+#   make test  - create .venv if missing, install, then lint, unit tests, notebooks (nbval), docs
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: lab test install lint unit notebooks docs bench format execute clean
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -c constraints.txt -e ".[dev]"
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
+	touch $(STAMP)
+
+install: $(STAMP)
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab tutorials/
+
+test: lint unit notebooks docs
+
+lint: $(STAMP)
+	$(BIN)/ruff check spikelearn tests benchmarks tutorials docs .ci
+	$(BIN)/ruff format --check spikelearn tests benchmarks docs .ci
+
+unit: $(STAMP)
+	MPLBACKEND=Agg $(BIN)/python -m pytest tests
+
+notebooks: $(STAMP)
+	$(BIN)/python -m pytest --nbval tutorials -p no:cacheprovider --nbval-current-env --nbval-sanitize-with tutorials/sanitize.cfg
+
+docs: $(STAMP)
+	rm -rf docs/_build
+	$(BIN)/sphinx-build -W --keep-going -b html docs docs/_build/html
+
+bench: $(STAMP)
+	for f in benchmarks/bench_*.py; do $(BIN)/python $$f || exit 1; done
+
+execute: $(STAMP)
+	$(BIN)/python .ci/execute_notebooks.py $(or $(NB),tutorials/[0-9][0-9]_*.ipynb)
+
+format: $(STAMP)
+	$(BIN)/ruff format spikelearn tests benchmarks docs .ci
+	$(BIN)/ruff check --fix spikelearn tests benchmarks tutorials docs .ci
+
+clean:
+	rm -rf docs/_build .pytest_cache

@@ -1,0 +1,158 @@
+"""Spiking neurons in snnTorch's conventions: ``spk, mem = lif(cur, mem)``.
+
+Leaky integrate-and-fire (LIF), discretised with one Euler step per time step
+(Eshraghian et al. 2023, "Training Spiking Neural Networks Using Lessons From Deep Learning",
+Proc. IEEE, arXiv 2109.12894)::
+
+    r[t] = H(u[t-1] - V_th)                     reset from the previous step, detached
+    u[t] = β·u[t-1] + x[t] - r[t]·V_th          reset_mechanism="subtract"
+    u[t] = β·u[t-1]·(1 - r[t]) + x[t]           reset_mechanism="zero"
+    o[t] = H(u[t] - V_th)                       spike, with a surrogate gradient in backward
+
+Every neuron has two calls:
+
+* ``neuron(x, mem)`` - one time step, returns ``(spk, mem)`` exactly like ``snntorch.Leaky``;
+* ``neuron.multi_step(x_seq)`` - a whole ``[T, B, ...]`` sequence, returns ``(spk_seq, mem_seq)``.
+
+With the same parameters the spikes and membrane traces equal snnTorch's bit for bit
+(``tests/test_neurons.py`` checks it).
+"""
+
+import torch
+from torch import nn
+
+from . import surrogate as _surrogate
+from ._checks import check_choice, check_positive, check_probability, check_same_shape, check_tensor
+
+RESETS = ("subtract", "zero", "none")
+
+
+def _param(module, name, value, learn):
+    """Register ``value`` as a trainable parameter or as a (saved) buffer."""
+    value = torch.as_tensor(value, dtype=torch.get_default_dtype()).clone()
+    if learn:
+        setattr(module, name, nn.Parameter(value))
+    else:
+        module.register_buffer(name, value)
+
+
+class LIF(nn.Module):
+    """First-order leaky integrate-and-fire neuron (snnTorch's ``Leaky``).
+
+    Args:
+        beta: membrane decay per step, in [0, 1] (``β = exp(-Δt/τ)``); float or per-neuron tensor.
+        threshold: firing threshold ``V_th > 0``.
+        spike_grad: surrogate gradient (default ``surrogate.atan(alpha=2)``, as in snnTorch).
+        reset_mechanism: ``"subtract"`` (default), ``"zero"`` or ``"none"``.
+        learn_beta, learn_threshold: make β / V_th trainable parameters.
+    """
+
+    def __init__(
+        self,
+        beta,
+        threshold=1.0,
+        spike_grad=None,
+        reset_mechanism="subtract",
+        learn_beta=False,
+        learn_threshold=False,
+    ):
+        super().__init__()
+        _param(self, "beta", check_probability("beta", beta), learn_beta)
+        _param(self, "threshold", check_positive("threshold", threshold), learn_threshold)
+        self.spike_grad = spike_grad if spike_grad is not None else _surrogate.atan()
+        if not callable(self.spike_grad):
+            raise TypeError(f"spike_grad must be callable, got {type(spike_grad).__name__}")
+        self.reset_mechanism = check_choice("reset_mechanism", reset_mechanism, RESETS)
+
+    def _reset(self, mem):
+        """r[t] = H(u[t-1] - V_th), detached: the reset carries no gradient (snnTorch's default)."""
+        return (mem - self.threshold > 0).to(mem.dtype).detach()
+
+    def _integrate(self, x, mem, reset):
+        beta = self.beta.clamp(0, 1)
+        if self.reset_mechanism == "subtract":
+            return beta * mem + x - reset * self.threshold
+        if self.reset_mechanism == "zero":
+            return beta * mem * (1 - reset) + x
+        return beta * mem + x
+
+    def forward(self, input_, mem=None):
+        """One time step: returns ``(spk, mem)``. ``mem=None`` starts from rest (zeros)."""
+        check_tensor("input_", input_)
+        mem = torch.zeros_like(input_) if mem is None else check_same_shape("mem", mem, "input_", input_)
+        mem = self._integrate(input_, mem, self._reset(mem))
+        return self.spike_grad(mem - self.threshold), mem
+
+    def multi_step(self, x_seq, mem=None):
+        """Run a whole ``[T, B, ...]`` input sequence; returns ``(spk_seq, mem_seq)``, both ``[T, B, ...]``."""
+        check_tensor("x_seq", x_seq, min_dim=2)
+        spikes, mems = [], []
+        for x in x_seq:
+            spk, mem = self(x, mem)
+            spikes.append(spk)
+            mems.append(mem)
+        return torch.stack(spikes), torch.stack(mems)
+
+    def extra_repr(self):
+        beta = self.beta.item() if self.beta.numel() == 1 else f"tensor{tuple(self.beta.shape)}"
+        thr = self.threshold.item() if self.threshold.numel() == 1 else "tensor"
+        return f"beta={beta:.4g}, threshold={thr:.4g}, reset={self.reset_mechanism!r}, spike_grad={self.spike_grad!r}"
+
+
+class IF(LIF):
+    """Integrate-and-fire neuron: an LIF without leak (β = 1), ``u[t] = u[t-1] + x[t] - r[t]·V_th``."""
+
+    def __init__(self, threshold=1.0, spike_grad=None, reset_mechanism="subtract", learn_threshold=False):
+        super().__init__(1.0, threshold, spike_grad, reset_mechanism, False, learn_threshold)
+
+
+class Synaptic(LIF):
+    """Second-order LIF with a synaptic current (snnTorch's ``Synaptic``)::
+
+        i[t] = α·i[t-1] + x[t]
+        u[t] = β·u[t-1] + i[t] - r[t]·V_th          reset_mechanism="subtract"
+        u[t] = (β·u[t-1] + i[t])·(1 - r[t])         reset_mechanism="zero" (snnTorch's Synaptic rule)
+
+    Args:
+        alpha: synaptic current decay per step, in [0, 1]; other args as :class:`LIF`.
+    """
+
+    def __init__(
+        self,
+        alpha,
+        beta,
+        threshold=1.0,
+        spike_grad=None,
+        reset_mechanism="subtract",
+        learn_alpha=False,
+        learn_beta=False,
+        learn_threshold=False,
+    ):
+        super().__init__(beta, threshold, spike_grad, reset_mechanism, learn_beta, learn_threshold)
+        _param(self, "alpha", check_probability("alpha", alpha), learn_alpha)
+
+    def forward(self, input_, syn=None, mem=None):
+        """One time step: returns ``(spk, syn, mem)``."""
+        check_tensor("input_", input_)
+        syn = torch.zeros_like(input_) if syn is None else check_same_shape("syn", syn, "input_", input_)
+        mem = torch.zeros_like(input_) if mem is None else check_same_shape("mem", mem, "input_", input_)
+        reset = self._reset(mem)
+        syn = self.alpha.clamp(0, 1) * syn + input_
+        mem = self.beta.clamp(0, 1) * mem + syn
+        if self.reset_mechanism == "subtract":
+            mem = mem - reset * self.threshold
+        elif self.reset_mechanism == "zero":
+            mem = mem * (1 - reset)
+        return self.spike_grad(mem - self.threshold), syn, mem
+
+    def multi_step(self, x_seq, syn=None, mem=None):
+        """Run a ``[T, B, ...]`` sequence; returns ``(spk_seq, syn_seq, mem_seq)``."""
+        check_tensor("x_seq", x_seq, min_dim=2)
+        out = []
+        for x in x_seq:
+            spk, syn, mem = self(x, syn, mem)
+            out.append((spk, syn, mem))
+        return tuple(torch.stack(s) for s in zip(*out))
+
+
+__all__ = ["LIF", "IF", "Synaptic", "RESETS"]
