@@ -37,6 +37,7 @@ docs: $(STAMP)
 	$(BIN)/sphinx-build -W --keep-going -b html docs docs/_build/html
 
 bench: $(STAMP)
+	$(BIN)/python -c 'import spikingjelly' 2>/dev/null || $(BIN)/python -m pip install -q --no-deps spikingjelly loguru
 	for f in benchmarks/bench_*.py; do $(BIN)/python $$f || exit 1; done
 
 execute: $(STAMP)

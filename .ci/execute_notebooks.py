@@ -15,7 +15,12 @@ from nbclient import NotebookClient
 def execute(path):
     nb = nbformat.read(path, as_version=4)
     start = time.perf_counter()
-    NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(Path(path).parent)}}).execute()
+    NotebookClient(
+        nb,
+        timeout=600,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(Path(path).parent)}},
+    ).execute()
     seconds = time.perf_counter() - start
     nb.metadata.pop("widgets", None)  # widget state is large and changes every run
     for cell in nb.cells:

@@ -79,7 +79,11 @@ class LIF(nn.Module):
     def forward(self, input_, mem=None):
         """One time step: returns ``(spk, mem)``. ``mem=None`` starts from rest (zeros)."""
         check_tensor("input_", input_)
-        mem = torch.zeros_like(input_) if mem is None else check_same_shape("mem", mem, "input_", input_)
+        mem = (
+            torch.zeros_like(input_)
+            if mem is None
+            else check_same_shape("mem", mem, "input_", input_)
+        )
         mem = self._integrate(input_, mem, self._reset(mem))
         return self.spike_grad(mem - self.threshold), mem
 
@@ -102,7 +106,9 @@ class LIF(nn.Module):
 class IF(LIF):
     """Integrate-and-fire neuron: an LIF without leak (β = 1), ``u[t] = u[t-1] + x[t] - r[t]·V_th``."""
 
-    def __init__(self, threshold=1.0, spike_grad=None, reset_mechanism="subtract", learn_threshold=False):
+    def __init__(
+        self, threshold=1.0, spike_grad=None, reset_mechanism="subtract", learn_threshold=False
+    ):
         super().__init__(1.0, threshold, spike_grad, reset_mechanism, False, learn_threshold)
 
 
@@ -134,8 +140,16 @@ class Synaptic(LIF):
     def forward(self, input_, syn=None, mem=None):
         """One time step: returns ``(spk, syn, mem)``."""
         check_tensor("input_", input_)
-        syn = torch.zeros_like(input_) if syn is None else check_same_shape("syn", syn, "input_", input_)
-        mem = torch.zeros_like(input_) if mem is None else check_same_shape("mem", mem, "input_", input_)
+        syn = (
+            torch.zeros_like(input_)
+            if syn is None
+            else check_same_shape("syn", syn, "input_", input_)
+        )
+        mem = (
+            torch.zeros_like(input_)
+            if mem is None
+            else check_same_shape("mem", mem, "input_", input_)
+        )
         reset = self._reset(mem)
         syn = self.alpha.clamp(0, 1) * syn + input_
         mem = self.beta.clamp(0, 1) * mem + syn
@@ -152,7 +166,7 @@ class Synaptic(LIF):
         for x in x_seq:
             spk, syn, mem = self(x, syn, mem)
             out.append((spk, syn, mem))
-        return tuple(torch.stack(s) for s in zip(*out))
+        return tuple(torch.stack(s) for s in zip(*out, strict=True))
 
 
 __all__ = ["LIF", "IF", "Synaptic", "RESETS"]
