@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml constraints.txt
 install: $(STAMP)
 
 lab: $(STAMP)
-	$(BIN)/jupyter lab tutorials/
+	$(BIN)/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) tutorials/
 
 test: lint unit notebooks docs
 
