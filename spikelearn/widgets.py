@@ -152,9 +152,9 @@ def encoding_explorer(image=None, code="rate", num_steps=30, gain=1.0, tau=10.0,
 
     def draw(fig, r, code, **_):
         ax0, ax1, ax2 = fig.subplots(1, 3, width_ratios=[1, 1, 2.2])
-        ax0.imshow(image, cmap="gray_r", vmin=0, vmax=1)
+        ax0.imshow(image.numpy(), cmap="gray_r", vmin=0, vmax=1)
         ax0.set_title("input")
-        ax1.imshow(r["counts"], cmap="viridis")
+        ax1.imshow(r["counts"].numpy(), cmap="viridis")
         ax1.set_title("spikes per pixel" if code != "direct" else "summed current")
         for ax in (ax0, ax1):
             ax.set_xticks([])

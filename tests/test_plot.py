@@ -1,0 +1,95 @@
+"""Plots draw what they are given: checked through the matplotlib artists they create."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+from spikelearn import plot, surrogate  # noqa: E402
+from spikelearn.neurons import LIF  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    plt.close("all")
+
+
+def lif_run(num_steps=40, current=0.3):
+    cur = torch.full((num_steps, 1), current)
+    spk, mem = LIF(beta=0.9).multi_step(cur)
+    return cur[:, 0], mem[:, 0], spk[:, 0]
+
+
+def test_membrane_draws_the_trace_threshold_and_spikes():
+    cur, mem, spk = lif_run()
+    ax = plot.membrane(mem, threshold=1.0, spk=spk)
+    trace, thr, ticks = ax.get_lines()
+    assert np.allclose(trace.get_ydata(), mem.numpy())
+    assert np.allclose(thr.get_ydata(), 1.0)
+    assert np.array_equal(ticks.get_xdata(), torch.nonzero(spk).flatten().numpy())
+
+
+def test_membrane_draws_on_a_given_axes():
+    _, ax = plt.subplots()
+    cur, mem, spk = lif_run()
+    assert plot.membrane(mem, ax=ax) is ax
+
+
+def test_traces_has_three_panels_sharing_time():
+    cur, mem, spk = lif_run()
+    fig = plot.traces(cur, mem, spk, threshold=1.0, title="LIF")
+    assert len(fig.axes) == 3
+    assert np.allclose(fig.axes[0].get_lines()[0].get_ydata(), cur.numpy())
+    assert np.allclose(fig.axes[1].get_lines()[0].get_ydata(), mem.numpy())
+    offsets = fig.axes[2].collections[0].get_offsets()
+    assert len(offsets) == int(spk.sum())
+
+
+def test_raster_marks_every_spike_and_off_spikes_separately():
+    spikes = torch.zeros(10, 2, 3)
+    spikes[1, 0, 2] = 1
+    spikes[4, 1, 0] = 1
+    spikes[7, 0, 0] = -1
+    ax = plot.raster(spikes)
+    on, off = ax.collections
+    # neurons are the flattened non-time dims: (b=0, i=2) -> 2, (b=1, i=0) -> 3
+    assert sorted(map(tuple, on.get_offsets().tolist())) == [(1, 2), (4, 3)]
+    assert off.get_offsets().tolist() == [[7, 0]]
+    assert ax.get_ylim() == (-0.5, 5.5)
+
+
+def test_raster_rejects_bad_input():
+    with pytest.raises(ValueError, match="spikes must be finite"):
+        plot.raster(torch.tensor([[float("nan")]]))
+
+
+def test_surrogates_plots_each_derivative_and_its_integral():
+    fns = [surrogate.atan(), surrogate.triangle(width=0.5)]
+    x = torch.linspace(-1, 1, 201)
+    fig = plot.surrogates(fns, x=x)
+    ax0, ax1 = fig.axes
+    for line, fn in zip(ax1.get_lines(), fns, strict=True):
+        assert np.allclose(line.get_ydata(), fn.derivative(x).numpy())
+    # the triangle has unit area: its running integral climbs from 0 to 1 like the step
+    tri_smooth = ax0.get_lines()[2].get_ydata()
+    assert tri_smooth[0] == 0 and abs(tri_smooth[-1] - 1) < 1e-3
+
+
+def test_surrogates_accepts_a_single_surrogate():
+    fig = plot.surrogates(surrogate.fast_sigmoid())
+    assert len(fig.axes[1].get_lines()) == 1
+
+
+def test_fi_curve():
+    currents = torch.linspace(0, 1, 11)
+    rates = currents.clamp(min=0.1) - 0.1
+    ax = plot.fi_curve(currents, rates, label="subtract")
+    (line,) = ax.get_lines()
+    assert np.allclose(line.get_xdata(), currents.numpy())
+    assert np.allclose(line.get_ydata(), rates.numpy())
+    assert ax.get_legend() is not None
