@@ -88,8 +88,23 @@ class LIF(nn.Module):
         return self.spike_grad(mem - self.threshold), mem
 
     def multi_step(self, x_seq, mem=None):
-        """Run a whole ``[T, B, ...]`` input sequence; returns ``(spk_seq, mem_seq)``, both ``[T, B, ...]``."""
-        check_tensor("x_seq", x_seq, min_dim=2)
+        """Run a whole ``[T, B, ...]`` input sequence; returns ``(spk_seq, mem_seq)``, both ``[T, B, ...]``.
+
+        With a spikelearn surrogate this is one fused operation (:class:`_FusedLIF`): the same
+        spikes and membranes as calling ``self(x, mem)`` step by step, bit for bit, and the same
+        gradients, but without an autograd graph per step. Any other ``spike_grad`` callable (for
+        example one of snnTorch's surrogates) runs the plain step loop.
+        """
+        check_tensor("x_seq", x_seq, min_dim=2, finite=False)
+        if not bool(torch.isfinite(x_seq.sum())):  # one cheap pass; the full check names the fault
+            check_tensor("x_seq", x_seq)
+        if isinstance(self.spike_grad, _surrogate.Surrogate):
+            mem = torch.zeros_like(x_seq[0]) if mem is None else mem
+            check_same_shape("mem", mem, "x_seq[0]", x_seq[0])
+            beta = self.beta.clamp(0, 1)
+            return _FusedLIF.apply(
+                x_seq, mem, beta, self.threshold, self.spike_grad, self.reset_mechanism
+            )
         spikes, mems = [], []
         for x in x_seq:
             spk, mem = self(x, mem)
@@ -101,6 +116,76 @@ class LIF(nn.Module):
         beta = self.beta.item() if self.beta.numel() == 1 else f"tensor{tuple(self.beta.shape)}"
         thr = self.threshold.item() if self.threshold.numel() == 1 else "tensor"
         return f"beta={beta:.4g}, threshold={thr:.4g}, reset={self.reset_mechanism!r}, spike_grad={self.spike_grad!r}"
+
+
+class _FusedLIF(torch.autograd.Function):
+    """LIF over a whole sequence as one autograd node: a forward loop with no per-step graph and
+    backpropagation through time (BPTT) as one backward loop.
+
+    Forward (the same elementwise operations, in the same order, as :meth:`LIF.forward`)::
+
+        r[t] = o[t-1] = H(u[t-1] - V_th)     u[t] = β·u[t-1] + x[t] - r[t]·V_th     o[t] = H(u[t] - V_th)
+
+    Backward, with ``g_o``/``g_u`` the gradients arriving at the outputs and ``σ'`` the surrogate
+    derivative; the reset is detached, so ``∂u[t+1]/∂u[t] = β`` (``β·(1 - r[t+1])`` for the zero
+    reset)::
+
+        G[t] = g_u[t] + g_o[t]·σ'(u[t] - V_th) + ∂u[t+1]/∂u[t] · G[t+1]
+        ∂L/∂x[t] = G[t]      ∂L/∂β = Σ_t G[t]·u[t-1]      ∂L/∂V_th = -Σ_t (g_o[t]·σ'[t] + G[t]·r[t])
+    """
+
+    @staticmethod
+    def forward(ctx, x_seq, mem, beta, threshold, surrogate, reset_mechanism):
+        mem0 = mem
+        mems = torch.empty_like(x_seq)
+        reset = (mem - threshold > 0).to(mem.dtype)
+        for t in range(x_seq.shape[0]):
+            if reset_mechanism == "subtract":
+                mem = beta * mem + x_seq[t] - reset * threshold
+            elif reset_mechanism == "zero":
+                mem = beta * mem * (1 - reset) + x_seq[t]
+            else:
+                mem = beta * mem + x_seq[t]
+            mems[t] = mem
+            reset = (mem - threshold > 0).to(mem.dtype)
+        spikes = (mems - threshold > 0).to(mems.dtype)
+        ctx.save_for_backward(mem0, mems, spikes, beta, threshold)
+        ctx.surrogate, ctx.reset_mechanism = surrogate, reset_mechanism
+        return spikes, mems
+
+    @staticmethod
+    def backward(ctx, grad_spk, grad_mem):
+        mem0, mems, spikes, beta, threshold = ctx.saved_tensors
+        zero_reset = ctx.reset_mechanism == "zero"
+        # r[t] for t = 1..T: the reset each step used (r[1] from the initial membrane)
+        resets = torch.cat([(mem0 - threshold > 0).to(mems.dtype)[None], spikes[:-1]])
+        surr = ctx.surrogate.derivative(mems - threshold)
+        local = grad_mem.clone() if grad_mem is not None else torch.zeros_like(mems)
+        if grad_spk is not None:
+            local += grad_spk * surr
+        grads = torch.empty_like(mems)
+        g = torch.zeros_like(mems[0])
+        for t in range(mems.shape[0] - 1, -1, -1):
+            if t < mems.shape[0] - 1:
+                g = local[t] + (beta * (1 - resets[t + 1]) if zero_reset else beta) * g
+            else:
+                g = local[t]
+            grads[t] = g
+        grad_x = grads if ctx.needs_input_grad[0] else None
+        grad_mem0 = grad_beta = grad_thr = None
+        if ctx.needs_input_grad[1]:
+            grad_mem0 = (beta * (1 - resets[0]) if zero_reset else beta) * grads[0]
+            grad_mem0 = grad_mem0.sum_to_size(mem0.shape)
+        if ctx.needs_input_grad[2]:
+            prev = torch.cat([mem0.expand_as(mems[0])[None], mems[:-1]])
+            d_beta = grads * prev * (1 - resets) if zero_reset else grads * prev
+            grad_beta = d_beta.sum_to_size(beta.shape)
+        if ctx.needs_input_grad[3]:
+            d_thr = -(grad_spk * surr) if grad_spk is not None else torch.zeros_like(mems)
+            if ctx.reset_mechanism == "subtract":
+                d_thr = d_thr - grads * resets
+            grad_thr = d_thr.sum_to_size(threshold.shape)
+        return grad_x, grad_mem0, grad_beta, grad_thr, None, None
 
 
 class IF(LIF):
