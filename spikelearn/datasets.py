@@ -140,13 +140,17 @@ def fetch(name, filename, root=None, download=True):
             f"{path} is missing (or was corrupt and has been removed) and download=False. "
             + OFFLINE_HINT
         )
-    errors = []
+    errors, mismatch = [], None
     for base in source["urls"]:
         try:
             _download(base + filename, path, expected)
             return path
-        except (OSError, ValueError) as err:  # URLError and timeouts are OSErrors
+        except ValueError as err:  # checksum mismatch: try the next mirror
+            mismatch = err
+        except OSError as err:  # URLError, timeouts, refused connections
             errors.append(f"{base + filename}: {err}")
+    if mismatch is not None:
+        raise mismatch
     raise ConnectionError(
         f"could not download {filename} for {name!r} (are you offline?). {OFFLINE_HINT} "
         "Tried: " + "; ".join(errors)
