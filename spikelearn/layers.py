@@ -95,7 +95,7 @@ def step_by_step(model, x_seq):
     if not isinstance(model, nn.Sequential):
         raise TypeError(f"model must be an nn.Sequential, got {type(model).__name__}")
     mems = [None] * len(model)
-    outputs = []
+    outputs, out_mems = [], []
     for x in x_seq:
         h = x[None]
         for i, layer in enumerate(model):
@@ -105,6 +105,10 @@ def step_by_step(model, x_seq):
             else:
                 h = layer(h)
         outputs.append(h[0])
+        out_mems.append(mems[-1])
+    last = model[-1]
+    if isinstance(last, Spiking) and last.return_mem:
+        return torch.stack(outputs), torch.stack(out_mems)
     return torch.stack(outputs)
 
 
