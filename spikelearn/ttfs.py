@@ -1,0 +1,335 @@
+"""Time-to-first-spike (TTFS) networks that compute exactly what a ReLU network computes.
+
+Stanojevic et al. 2024, "High-performance deep spiking neural networks with 0.3 spikes per
+neuron", Nat. Commun. (arXiv 2306.08744); the mapping: "An exact mapping from ReLU networks to
+spiking neural networks" (arXiv 2212.12522).
+
+Layer ``n`` owns a time window ``[t_min(n), t_max(n)]`` with ``t_min(n) = t_max(n-1)``; a value
+``x >= 0`` travels as one spike at ``t = t_max - x`` (earlier is larger, no spike is zero).
+The constant-slope ("B1") neuron: before ``t_min`` every input spike switches on a constant
+current ``W_ij``; from ``t_min`` on the potential rises with slope 1 whatever the input::
+
+    V_i(t) = Σ_j W_ij·(min(t, t_min) - t_j)⁺ + (t - t_min)⁺       threshold ϑ_i = t_max - t_min - D_i
+    t_i = t_max - D_i - Σ_j W_ij·(t_min - t_j)                     no spike if t_i >= t_max
+    t_max - t_i = ReLU(Σ_j W_ij·x_j + D_i)                         exactly, with x_j = t_min - t_j
+
+The threshold is only armed from ``t_min`` on, so a neuron already above it at ``t_min`` fires at
+``t_min``: activations saturate at ``B_n = t_max - t_min``, chosen as 1.5 x the layer's largest ReLU
+output on the training set. The output layer never spikes; its readout is ``V_i(t_min) + D_i``,
+the ANN's logits. Each neuron spikes at most once, so spikes per neuron = fraction of non-zero
+activations. The forward pass is written in spike times, so autograd trains the SNN directly; with
+the constant slope its gradients are the ANN's and training follows the same trajectory.
+
+Hardware: spike times quantised to ``k`` bits per window, weights to ``k`` bits (straight-through
+gradients), Gaussian spike-time jitter, and shorter windows (lower latency); fine-tuning the SNN
+under these constraints recovers accuracy.
+"""
+
+import copy
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ._checks import check_int, check_range, check_tensor
+from .quant import fake_quantize
+
+
+def _check_window(t_min, t_max, name="window"):
+    """Raise ``ValueError`` unless ``t_min < t_max`` are finite numbers."""
+    t_min, t_max = float(t_min), float(t_max)
+    if not (math.isfinite(t_min) and math.isfinite(t_max) and t_max > t_min):
+        raise ValueError(
+            f"{name} must have finite t_min < t_max, got t_min={t_min:g}, t_max={t_max:g}"
+        )
+    return t_min, t_max
+
+
+def encode(x, t_min=0.0, t_max=1.0):
+    """Encode inputs ``x`` in [0, 1] as first-spike times ``t = t_max - x`` in ``[t_min, t_max]``.
+
+    ``x = 0`` gives no spike (``t = t_max``); the window must be at least 1 wide to hold ``x = 1``.
+    """
+    check_tensor("x", x)
+    t_min, t_max = _check_window(t_min, t_max)
+    if t_max - t_min < 1:
+        raise ValueError(
+            f"window width t_max - t_min must be >= 1 to hold inputs in [0, 1], got {t_max - t_min:g}"
+        )
+    check_range("x", x, 0, 1)
+    return t_max - x
+
+
+def _affine(op, x, weight=None, bias=True):
+    """``W·x + D`` for a ``nn.Linear`` or ``nn.Conv2d`` ``op`` (``weight`` overrides ``op.weight``)."""
+    w = op.weight if weight is None else weight
+    b = op.bias if bias else None
+    if isinstance(op, nn.Linear):
+        return F.linear(x, w, b)
+    return F.conv2d(x, w, b, op.stride, op.padding, op.dilation, op.groups)
+
+
+def quantize_times(t, t_min, t_max, bits):
+    """Round spike times to ``2**bits`` levels ``t_min + m·Δ``, ``Δ = (t_max - t_min)/(2**bits - 1)``.
+
+    Levels include ``t_min`` and ``t_max`` (no spike). Straight-through gradient.
+    """
+    bits = check_int("bits", bits, low=1)
+    step = (t_max - t_min) / (2**bits - 1)
+    t_q = t_min + torch.round(((t - t_min) / step).clamp(0, 2**bits - 1)) * step
+    return t + (t_q - t).detach()
+
+
+def jitter(t, sigma, t_max, generator=None):
+    """Add Gaussian noise ``N(0, sigma²)`` to the spikes (``t < t_max``); late spikes are lost.
+
+    A spike pushed past ``t_max`` arrives after the next layer's integration phase, so it counts as
+    no spike (``t = t_max``). ``generator`` (a seeded ``torch.Generator``) makes it reproducible.
+    """
+    check_range("sigma", sigma, low=0)
+    if sigma == 0:
+        return t
+    noise = torch.randn(t.shape, generator=generator, device=t.device, dtype=t.dtype) * sigma
+    spiked = t < t_max
+    return torch.where(spiked, t + noise, t).clamp(max=t_max)
+
+
+class TTFSNetwork(nn.Module):
+    """A TTFS spiking network built by :func:`from_relu`.
+
+    ``blocks`` run in order: ``("spike", op)`` a layer of B1 neurons, ``("pool", m)`` max-pool as a
+    min over spike times, ``("flatten", m)``, and last ``("out", op)`` the readout. ``edges`` holds
+    the window boundaries: the input window is ``[edges[0], edges[1]]``, spiking layer ``n`` (from
+    1) owns ``[edges[n], edges[n+1]]``, the output is read at ``edges[-1]``.
+    """
+
+    def __init__(self, blocks, edges):
+        super().__init__()
+        self.kinds = [kind for kind, _ in blocks]
+        self.ops = nn.ModuleList(op for _, op in blocks)
+        dtype = self.ops[-1].weight.dtype
+        self.register_buffer("edges", torch.as_tensor(edges, dtype=dtype))
+        self.set_windows(self.edges[1:] - self.edges[:-1])
+
+    @property
+    def windows(self):
+        """``[(t_min, t_max), ...]``: the input window, then one per spiking layer."""
+        e = self.edges.tolist()
+        return list(zip(e[:-1], e[1:], strict=True))
+
+    def set_windows(self, widths):
+        """Set window widths ``B_n`` (input first), keeping ``t_min(n) = t_max(n-1)``.
+
+        Shorter hidden windows lower the latency; activations saturate at the new ``B_n``.
+        """
+        widths = torch.as_tensor(widths, dtype=self.edges.dtype).flatten()
+        if widths.numel() != self.edges.numel() - 1:
+            raise ValueError(
+                f"widths must have {self.edges.numel() - 1} entries (input window first), "
+                f"got {widths.numel()}"
+            )
+        check_range("widths", widths, low=0, low_open=True)
+        check_range("widths[0] (the input window)", widths[0], low=1)
+        edges = torch.cat([self.edges[:1], self.edges[0] + torch.cumsum(widths, 0)])
+        self.edges.copy_(edges)
+        return self
+
+    def forward(self, x, **hardware):
+        """Logits (output potentials) for inputs ``x`` in [0, 1]; see :meth:`run`."""
+        return self.run(x, **hardware)[0]
+
+    def run(self, x, time_bits=None, weight_bits=None, sigma=0.0, generator=None):
+        """Exact event-driven pass: ``(logits, times)``.
+
+        ``times[0]`` holds the input spikes, ``times[n]`` layer ``n``'s (before pooling).
+        Per layer ``t_i = t_max - clamp(D_i + Σ_j W_ij·(t_min - t_j), 0, B)``.
+        Optional hardware effects: ``time_bits`` quantises every spike time within its window,
+        ``weight_bits`` the weights, ``sigma`` adds spike-time jitter (``generator`` seeds it).
+        """
+        e = self.edges
+        t = self._emit(encode(x, e[0].item(), e[1].item()), 0, time_bits, sigma, generator)
+        times, layer = [t], 0
+        for kind, op in zip(self.kinds, self.ops, strict=True):
+            if kind == "pool":
+                t = -op(-t)  # max over activations = min over spike times
+            elif kind == "flatten":
+                t = op(t)
+            else:
+                w = op.weight if weight_bits is None else fake_quantize(op.weight, weight_bits)
+                t_min = e[layer + 1]
+                a = _affine(op, t_min - t, w)
+                if kind == "out":
+                    return a, times
+                layer += 1
+                t = (e[layer + 1] - a.clamp(min=0)).clamp(min=t_min)  # t_max - clamp(a, 0, B)
+                t = self._emit(t, layer, time_bits, sigma, generator)
+                times.append(t)
+        raise ValueError("the network has no output layer")
+
+    def _emit(self, t, layer, time_bits, sigma, generator):
+        t_min, t_max = self.edges[layer], self.edges[layer + 1]
+        if time_bits is not None:
+            t = quantize_times(t, t_min, t_max, time_bits)
+        return jitter(t, sigma, t_max, generator)
+
+    def activations(self, times):
+        """The activations ``t_max - t`` encoded by ``times`` from :meth:`run` (input first)."""
+        return [self.edges[n + 1] - t for n, t in enumerate(times)]
+
+
+def spikes_per_neuron(net, times):
+    """Mean spikes per hidden neuron: the fraction of hidden neurons with ``t < t_max``.
+
+    Inputs (``times[0]``) are not counted; the output layer never spikes.
+    """
+    fired = sum(float((t < net.edges[n + 1]).sum()) for n, t in enumerate(times) if n > 0)
+    total = sum(t.numel() for t in times[1:])
+    return fired / max(total, 1)
+
+
+def simulate(net, x, dt, record=False):
+    """Discrete-time simulation of ``net`` with time step ``dt`` (Euler integration of every membrane).
+
+    On the grid ``t_k = edges[0] + k·dt`` a neuron of a layer with window ``[t_min, t_max]`` runs::
+
+        V[k+1] = V[k] + dt·I[k],   I[k] = Σ_j W_ij·H(t_k - t_j) if t_k < t_min, else 1
+        spike at the first t_k >= t_min with V[k] >= ϑ_i = t_max - t_min - D_i (none before t_max)
+
+    The output layer reads ``V + D`` at the first ``t_k >= t_min``. The spike times converge to
+    :meth:`TTFSNetwork.run`'s as ``dt -> 0`` (error O(dt)). Returns ``(logits, times, traces)``;
+    with ``record=True``, ``traces[n - 1] = (grid, V)`` for layer ``n`` (``V`` is
+    ``[len(grid), B, ...]``, the potential keeps rising after the spike: only the first crossing
+    counts), else ``traces`` is empty. Keep the batch small when recording.
+    """
+    check_range("dt", dt, low=0, low_open=True)
+    e = net.edges.tolist()
+    with torch.no_grad():
+        t = encode(x, e[0], e[1])
+        times, traces, layer = [t], [], 0
+        for kind, op in zip(net.kinds, net.ops, strict=True):
+            if kind in ("pool", "flatten"):
+                t = -op(-t) if kind == "pool" else op(t)
+                continue
+            t_min = e[layer + 1]
+            t_max = e[layer + 2] if kind == "spike" else t_min
+            d = op.bias.reshape((-1,) + (1,) * (t.dim() - 2))
+            theta = (t_max - t_min) - d
+            arrived = torch.zeros_like(t, dtype=torch.bool)
+            current = _affine(op, arrived.to(t.dtype), bias=False)  # no input has arrived yet
+            v, spike, done = torch.zeros_like(current), torch.full_like(current, t_max), None
+            grid, trace = [], []
+            for k in range(math.floor((e[layer] - e[0]) / dt), math.ceil((t_max - e[0]) / dt) + 1):
+                tk = e[0] + k * dt
+                if tk >= t_min:
+                    if kind == "out":
+                        return v + d, times, traces
+                    if tk >= t_max:
+                        break
+                    fire = v >= theta if done is None else (v >= theta) & ~done
+                    spike = torch.where(fire, torch.full_like(v, tk), spike)
+                    done = fire if done is None else done | fire
+                    current = torch.ones_like(v)
+                elif bool((t <= tk).ne(arrived).any()):
+                    arrived = t <= tk  # spikes that have arrived switch on their currents W_ij
+                    current = _affine(op, arrived.to(t.dtype), bias=False)
+                if record:
+                    grid.append(tk)
+                    trace.append(v.clone())
+                v = v + dt * current
+            layer += 1
+            t = spike
+            times.append(t)
+            if record:
+                traces.append((torch.tensor(grid), torch.stack(trace)))
+    raise ValueError("the network has no output layer")
+
+
+def relu_outputs(model, x, grad=False):
+    """``(outputs, y)``: the outputs of every ``nn.ReLU`` call in ``model`` on ``x`` in order, and
+    the model's output ``y``. ``grad=True`` keeps the graph (for an activity penalty)."""
+    outs = []
+    hooks = [
+        m.register_forward_hook(lambda _m, _i, o: outs.append(o if grad else o.detach().clone()))
+        for m in model.modules()
+        if isinstance(m, nn.ReLU)
+    ]
+    try:
+        with torch.set_grad_enabled(grad and torch.is_grad_enabled()):
+            y = model(x)
+    finally:
+        for h in hooks:
+            h.remove()
+    return outs, y
+
+
+def _fuse_bn(op, bn):
+    """Fold an eval-mode BatchNorm into the preceding Linear/Conv2d: ``W' = s·W``, ``b' = s·(b-μ)+β``."""
+    scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
+    shape = (-1,) + (1,) * (op.weight.dim() - 1)
+    bias = op.bias if op.bias is not None else torch.zeros_like(bn.running_mean)
+    op.weight = nn.Parameter((op.weight * scale.reshape(shape)).detach())
+    op.bias = nn.Parameter(((bias - bn.running_mean) * scale + bn.bias).detach())
+
+
+def _leaves(model):
+    for m in model.children():
+        yield from (_leaves(m) if isinstance(m, nn.Sequential) else [m])
+
+
+def from_relu(model, x_train, margin=1.5, input_window=(0.0, 1.0)):
+    """Map a trained ReLU ``nn.Sequential`` to a :class:`TTFSNetwork` with the same outputs.
+
+    Supported: ``Linear``/``Conv2d`` (biases become ``D``), ``BatchNorm1d/2d`` right after one
+    (fused), ``ReLU``, ``MaxPool2d`` after a ReLU (min over spike times), ``Flatten``,
+    ``Dropout``/``Identity`` (skipped). The last layer must be a ``Linear``/``Conv2d`` (the
+    readout). Window widths ``B_n = margin x max`` ReLU output of layer ``n`` on ``x_train``
+    (inputs must lie in [0, 1]).
+    """
+    if not isinstance(model, nn.Sequential):
+        raise TypeError(f"model must be an nn.Sequential, got {type(model).__name__}")
+    check_tensor("x_train", x_train, min_dim=2)
+    check_range("x_train", x_train, 0, 1)
+    check_range("margin", margin, low=1)
+    t0, t1 = _check_window(*input_window, name="input_window")
+    model = copy.deepcopy(model).eval()
+    blocks, pending = [], None
+    for m in _leaves(model):
+        name = type(m).__name__
+        if isinstance(m, (nn.Linear, nn.Conv2d)):
+            if getattr(m, "padding_mode", "zeros") != "zeros":
+                raise ValueError(f"Conv2d padding_mode must be 'zeros', got {m.padding_mode!r}")
+            if pending is not None:
+                raise ValueError(f"{name} follows a Linear/Conv2d without a ReLU in between")
+            pending = m
+        elif isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
+            if pending is None:
+                raise ValueError(f"{name} must directly follow a Linear or Conv2d to be fused")
+            _fuse_bn(pending, m)
+        elif isinstance(m, nn.ReLU):
+            if pending is None:
+                raise ValueError("ReLU must follow a Linear or Conv2d")
+            blocks.append(("spike", pending))
+            pending = None
+        elif isinstance(m, (nn.MaxPool2d, nn.Flatten)):
+            if pending is not None:
+                raise ValueError(f"put {name} after the ReLU, not between a layer and its ReLU")
+            blocks.append(("pool" if isinstance(m, nn.MaxPool2d) else "flatten", m))
+        elif not isinstance(m, (nn.Dropout, nn.Identity)):
+            raise TypeError(
+                f"model contains an unsupported layer {name}; supported: Linear, Conv2d, "
+                "BatchNorm1d/2d, ReLU, MaxPool2d, Flatten, Dropout, Identity"
+            )
+    if pending is None:
+        raise ValueError("model must end with a Linear or Conv2d layer (the readout)")
+    blocks.append(("out", pending))
+    for _, op in blocks:
+        if isinstance(op, (nn.Linear, nn.Conv2d)) and op.bias is None:
+            op.bias = nn.Parameter(op.weight.new_zeros(op.weight.shape[0]))
+    fused = nn.Sequential(
+        *[op if k != "spike" else nn.Sequential(op, nn.ReLU()) for k, op in blocks]
+    )
+    peaks = [float(a.max()) for a in relu_outputs(fused, x_train)[0]]
+    widths = [t1 - t0] + [margin * p if p > 0 else 1.0 for p in peaks]
+    edges = [t0] + [t0 + float(w) for w in torch.tensor(widths, dtype=torch.float64).cumsum(0)]
+    return TTFSNetwork(blocks, edges)
