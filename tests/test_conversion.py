@@ -1,0 +1,86 @@
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from spikelearn import conversion
+from spikelearn.neurons import IF
+
+
+def mlp():
+    torch.manual_seed(0)
+    return nn.Sequential(
+        nn.Flatten(), nn.Linear(12, 30), nn.ReLU(), nn.Linear(30, 20), nn.ReLU(), nn.Linear(20, 5)
+    )
+
+
+def test_if_neuron_with_subtract_reset_counts_rate_times_steps_within_one():
+    a = torch.linspace(0, 1, 101)
+    for steps in (10, 50, 200):
+        spk, _ = IF(threshold=1.0).multi_step(a.expand(steps, 101).contiguous())
+        assert (spk.sum(0) - a * steps).abs().max() <= 1 + 1e-4
+
+
+def test_scales_are_percentiles_of_nonzero_relu_outputs():
+    ann, x = mlp(), torch.rand(200, 3, 4)
+    scales = conversion.activation_scales(ann, x, percentile=99.0)
+    with torch.no_grad():
+        h1 = torch.relu(ann[1](ann[0](x)))
+        out = ann(x)
+    assert len(scales) == 3
+    assert scales[0] == pytest.approx(np.percentile(h1[h1 > 0].numpy(), 99.0))
+    assert scales[2] == pytest.approx(np.percentile(out[out > 0].numpy(), 99.0))
+    assert conversion.activation_scales(ann, x, 100)[0] == pytest.approx(h1.max().item())
+
+
+def test_weights_are_normalised_layer_by_layer():
+    ann, x = mlp(), torch.rand(200, 12)
+    lam = conversion.activation_scales(ann, x)
+    snn = conversion.convert(ann, x)
+    linears = [m.module for m in snn if hasattr(m, "module") and isinstance(m.module, nn.Linear)]
+    prev = 1.0
+    for lin, ref, lam_l in zip(linears, [ann[1], ann[3], ann[5]], lam, strict=True):
+        assert torch.allclose(lin.weight, ref.weight * prev / lam_l)
+        assert torch.allclose(lin.bias, ref.bias / lam_l)
+        prev = lam_l
+    neurons = [m.neuron for m in snn if hasattr(m, "neuron")]
+    assert all(isinstance(n, IF) and n.threshold.item() == 1.0 for n in neurons)
+    assert ann[1].weight is not linears[0].weight  # the ANN is left untouched
+
+
+def test_rates_approach_normalised_activations_and_predictions_agree():
+    ann, x = mlp(), torch.rand(300, 12)
+    with torch.no_grad():
+        ann[5].weight.mul_(3)  # spread the output layer so its argmax is well defined
+    snn = conversion.convert(ann, x, percentile=100)
+    steps = 400
+    with torch.no_grad():
+        counts = snn(x[None].expand(steps, *x.shape)).sum(0)
+        mem = snn[2].mem  # subtract reset keeps the residue below the threshold
+        ann_out = ann(x)
+    lam = conversion.activation_scales(ann, x, percentile=100)
+    with torch.no_grad():
+        h1 = torch.relu(ann[1](ann[0](x))) / lam[0]
+        rate1 = snn[2](snn[1](snn[0](x[None].expand(steps, *x.shape)))).mean(0)  # first layer
+    assert (rate1 - h1.clamp(max=1)).abs().max() <= 1.0 / steps + 1e-4
+    agree = (counts.argmax(1) == ann_out.argmax(1)).float().mean().item()
+    assert agree >= 0.95, agree
+    assert mem.max() <= 2 + 1e-5  # inputs below threshold per step: u < 2·V_th
+
+
+def test_bad_input_is_rejected():
+    x = torch.rand(10, 12)
+    with pytest.raises(TypeError, match="MaxPool2d"):
+        conversion.convert(nn.Sequential(nn.Linear(12, 4), nn.MaxPool2d(2)), x)
+    with pytest.raises(TypeError, match="BatchNorm1d"):
+        conversion.convert(nn.Sequential(nn.Linear(12, 4), nn.BatchNorm1d(4)), x)
+    with pytest.raises(TypeError, match="nn.Sequential"):
+        conversion.convert(nn.Linear(12, 4), x)
+    with pytest.raises(ValueError, match="percentile"):
+        conversion.convert(mlp(), x, percentile=0)
+    with pytest.raises(ValueError, match="percentile"):
+        conversion.convert(mlp(), x, percentile=101)
+    with pytest.raises(ValueError, match="reset_mechanism"):
+        conversion.convert(mlp(), x, reset_mechanism="none")
+    with pytest.raises(ValueError, match="no Linear"):
+        conversion.convert(nn.Sequential(nn.ReLU()), x)
