@@ -102,9 +102,9 @@ def raster(spikes, ax=None, color="k", s=None):
     x = _np(spikes)
     x = x.reshape(x.shape[0], -1)
     n = x.shape[1]
-    if s is None:  # marker height (sqrt of its area, in points) ~ 80% of one row's height
+    if s is None:  # marker height (sqrt of its area, in points) ~ one row's height
         row = ax.bbox.height * 72 / ax.figure.dpi / max(n, 1)
-        s = float(np.clip((0.8 * row) ** 2, 1.0, 100.0))
+        s = float(np.clip(row**2, 4.0, 100.0))
     t_on, i_on = np.nonzero(x > 0)
     ax.scatter(t_on, i_on, marker="|", s=s, color=color, linewidths=1)
     t_off, i_off = np.nonzero(x < 0)
