@@ -277,11 +277,11 @@ E_MAC_PJ = 4.6  # pJ per 32-bit float multiply-accumulate, 45 nm (Horowitz 2014)
 E_AC_PJ = 0.9  # pJ per 32-bit float add (accumulate), 45 nm (Horowitz 2014)
 
 COST_ASSUMPTIONS = (
-    "45 nm CMOS, 32-bit float (Horowitz 2014): 4.6 pJ per MAC, 0.9 pJ per AC; only synaptic "
-    "operations are counted (no memory access, neuron updates, biases or routing); a layer fed "
-    "spikes costs one AC per spike per fan-out connection; a layer fed analog values (the first "
-    "layer under direct encoding) costs dense MACs at every one of the T steps; the ANN is the "
-    "same network with ReLU, one dense pass of MACs"
+    "45 nm CMOS, 32-bit float (Horowitz 2014): {e_mac:g} pJ per MAC, {e_ac:g} pJ per AC; only "
+    "synaptic operations are counted (no memory access, neuron updates, biases or routing); a "
+    "layer fed spikes costs one AC per spike per fan-out connection; a layer fed analog values "
+    "(the first layer under direct encoding) costs dense MACs {analog}; the ANN is the same "
+    "network with ReLU, one dense pass of MACs"
 )
 
 
@@ -308,17 +308,20 @@ def _events_times_fan_out(layer, x):
 
 
 @torch.no_grad()
-def synaptic_operations(model, x):
+def synaptic_operations(model, x, static_input=False):
     """Count, per Linear/Conv layer and per sample, the operations of one inference of ``x``.
 
     Args:
         model: maps ``[T, B, ...]`` to output spikes (layers wrapped in ``layers.TimeFolded``).
         x: the input sequence ``[T, B, ...]``.
+        static_input: if True, an analog-fed layer whose input is the same at every step (direct
+            encoding) is computed once and reused, costing one dense pass of MACs, not T.
 
     Returns:
         a list with one dict per layer: ``name``, ``analog_input`` (input not all 0/1),
         ``input_events`` (non-zero inputs per sample over all T steps), ``sops`` (event x fan-out
-        accumulates per sample), ``snn_macs`` (dense MACs x T if ``analog_input``, else 0),
+        accumulates per sample), ``snn_macs`` (dense MACs x T if ``analog_input``, once with
+        ``static_input`` and an input equal at every step; else 0),
         ``ann_macs`` (dense MACs of one ANN pass).
     """
     from torch import nn
@@ -337,12 +340,14 @@ def synaptic_operations(model, x):
             inp = args[0]
             analog = not bool(((inp == 0) | (inp == 1)).all())
             dense = output.numel() * _fan_in(layer)
+            seq = inp.reshape(steps, batch, -1)
+            passes = 1 if static_input and bool((seq == seq[:1]).all()) else steps
             rows[name] = dict(
                 name=name.removesuffix(".module"),
                 analog_input=analog,
                 input_events=(inp != 0).sum().item() / batch,
                 sops=0.0 if analog else _events_times_fan_out(layer, inp) / batch,
-                snn_macs=dense / batch if analog else 0.0,
+                snn_macs=dense / batch / steps * passes if analog else 0.0,
                 ann_macs=dense / batch / steps,
             )
 
@@ -359,10 +364,11 @@ def synaptic_operations(model, x):
 
 
 @torch.no_grad()
-def energy_estimate(model, x, e_mac=E_MAC_PJ, e_ac=E_AC_PJ):
+def energy_estimate(model, x, e_mac=E_MAC_PJ, e_ac=E_AC_PJ, static_input=False):
     """Synaptic operations, spikes per neuron and the energy of the SNN against its ANN twin.
 
     ``E_SNN = e_mac·(MACs of analog-fed layers) + e_ac·SOPs``, ``E_ANN = e_mac·MACs``, per sample.
+    ``static_input`` as in :func:`synaptic_operations`.
 
     Returns:
         dict with ``layers`` (see :func:`synaptic_operations`), totals ``sops``, ``snn_macs``,
@@ -372,7 +378,7 @@ def energy_estimate(model, x, e_mac=E_MAC_PJ, e_ac=E_AC_PJ):
     """
     check_positive("e_mac", e_mac)
     check_positive("e_ac", e_ac)
-    layers = synaptic_operations(model, x)
+    layers = synaptic_operations(model, x, static_input)
     sops = sum(r["sops"] for r in layers)
     snn_macs = sum(r["snn_macs"] for r in layers)
     ann_macs = sum(r["ann_macs"] for r in layers)
@@ -381,9 +387,10 @@ def energy_estimate(model, x, e_mac=E_MAC_PJ, e_ac=E_AC_PJ):
         spn = activity(model, x).spikes_per_neuron
     except ValueError:  # no Spiking layer (an ANN): no spikes to count
         spn = {}
-    assumptions = COST_ASSUMPTIONS
+    analog = "once, reused at every step" if static_input else "at every one of the T steps"
+    assumptions = COST_ASSUMPTIONS.format(e_mac=e_mac, e_ac=e_ac, analog=analog)
     if (e_mac, e_ac) != (E_MAC_PJ, E_AC_PJ):
-        assumptions = f"{e_mac} pJ per MAC, {e_ac} pJ per AC (user values); " + assumptions
+        assumptions = "user energies, " + assumptions.replace(" (Horowitz 2014)", "")
     return dict(
         layers=layers, sops=sops, snn_macs=snn_macs, ann_macs=ann_macs,
         energy_snn_pj=e_snn, energy_ann_pj=e_ann, ratio=e_ann / e_snn if e_snn else math.inf,

@@ -37,7 +37,7 @@ def test_analog_first_layer_costs_dense_macs_every_step_and_energy_adds_up():
         TimeFolded(nn.Linear(32, 4)),
         Spiking(LIF(0.9)),
     )
-    x = torch.rand(6, 2, 16).mul(3)
+    x = torch.rand(2, 16).mul(3).expand(6, 2, 16)  # direct encoding: the same input each step
     rep = analysis.energy_estimate(net, x)
     first, second = rep["layers"]
     assert first["analog_input"] and first["snn_macs"] == 6 * 16 * 32 and first["sops"] == 0
@@ -48,6 +48,11 @@ def test_analog_first_layer_costs_dense_macs_every_step_and_energy_adds_up():
     assert rep["energy_ann_pj"] == pytest.approx(4.6 * rep["ann_macs"])
     assert rep["spikes_per_neuron"]["1"] == pytest.approx(hidden.sum().item() / (2 * 32))
     assert "Horowitz" in rep["assumptions"] and "4.6 pJ" in rep["assumptions"]
+    once = analysis.energy_estimate(net, x, static_input=True)
+    assert once["layers"][0]["snn_macs"] == 16 * 32 and once["sops"] == rep["sops"]
+    assert "once, reused" in once["assumptions"] and "every one of the T" in rep["assumptions"]
+    varying = analysis.energy_estimate(net, torch.rand(6, 2, 16), static_input=True)
+    assert varying["layers"][0]["snn_macs"] == 6 * 16 * 32  # inputs change: T passes
     text = analysis.format_cost(rep)
     assert "assumptions:" in text and f"{rep['energy_snn_pj'] / 1e3:.2f} nJ" in text
 
@@ -57,7 +62,8 @@ def test_custom_energies_are_stated_and_bad_ones_rejected():
     x = (torch.rand(3, 2, 4) < 0.5).float()
     rep = analysis.energy_estimate(net, x, e_mac=3.1, e_ac=0.1)
     assert rep["energy_snn_pj"] == pytest.approx(0.1 * rep["sops"])
-    assert rep["assumptions"].startswith("3.1 pJ per MAC, 0.1 pJ per AC")
+    assert "3.1 pJ per MAC, 0.1 pJ per AC" in rep["assumptions"]
+    assert "Horowitz" not in rep["assumptions"]
     with pytest.raises(ValueError, match="e_ac"):
         analysis.energy_estimate(net, x, e_ac=-1)
     with pytest.raises(ValueError, match="no Linear/Conv"):
