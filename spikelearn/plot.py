@@ -174,4 +174,64 @@ def fi_curve(currents, rates, ax=None, label=None, **kwargs):
     return ax
 
 
-__all__ = ["membrane", "traces", "raster", "surrogates", "fi_curve"]
+def gradient_heatmap(norms, names=None, ax=None, title=None):
+    """Layer x time heatmap of gradient norms (``analysis.gradient_norms``), log10 colour scale.
+
+    Args:
+        norms: ``[layers, T]`` gradient norms, first layer at the top.
+        names: optional layer labels.
+        ax: the Axes to draw on (new figure if ``None``).
+        title: optional title.
+
+    Returns:
+        The Axes.
+    """
+    values = np.log10(_np(norms) + 1e-30)
+    ax = _axes(ax, figsize=(4, 4))
+    image = ax.imshow(values, aspect="auto", cmap="viridis", interpolation="nearest")
+    ax.figure.colorbar(image, ax=ax, label="log10 gradient norm")
+    ax.set_xlabel("time step t")
+    ax.set_ylabel("layer")
+    if names is not None:
+        ax.set_yticks(range(len(names)), names, fontsize="x-small")
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def depth_curve(values, ax=None, label=None, log=True, ylabel="gradient norm", **kwargs):
+    """A per-layer quantity against depth (gradient norm, firing rate, spikes per neuron).
+
+    Args:
+        values: ``[layers]`` values, first layer first (a dict's values are used in order).
+        ax: the Axes to draw on (new figure if ``None``).
+        label: legend label; other keyword arguments go to ``ax.plot``.
+        log: logarithmic y axis.
+        ylabel: the y-axis label.
+
+    Returns:
+        The Axes.
+    """
+    if isinstance(values, dict):
+        values = list(values.values())
+    values = _np(values)
+    ax = _axes(ax, figsize=(5, 3.5))
+    ax.plot(np.arange(1, len(values) + 1), values, marker="o", ms=3, label=label, **kwargs)
+    if log:
+        ax.set_yscale("log")
+    ax.set_xlabel("layer (input side = 1)")
+    ax.set_ylabel(ylabel)
+    if label is not None:
+        ax.legend(fontsize="small")
+    return ax
+
+
+__all__ = [
+    "membrane",
+    "traces",
+    "raster",
+    "surrogates",
+    "fi_curve",
+    "gradient_heatmap",
+    "depth_curve",
+]
