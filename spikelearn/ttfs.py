@@ -18,7 +18,8 @@ The threshold is only armed from ``t_min`` on, so a neuron already above it at `
 output on the training set. The output layer never spikes; its readout is ``V_i(t_min) + D_i``,
 the ANN's logits. Each neuron spikes at most once, so spikes per neuron = fraction of non-zero
 activations. The forward pass is written in spike times, so autograd trains the SNN directly; with
-the constant slope its gradients are the ANN's and training follows the same trajectory.
+the constant slope its gradients are the ANN's and training follows the same trajectory (as long as
+no activation saturates: map with a larger ``margin`` before training).
 
 Hardware: spike times quantised to ``k`` bits per window, weights to ``k`` bits (straight-through
 gradients), Gaussian spike-time jitter, and shorter windows (lower latency); fine-tuning the SNN
@@ -108,8 +109,8 @@ class TTFSNetwork(nn.Module):
         super().__init__()
         self.kinds = [kind for kind, _ in blocks]
         self.ops = nn.ModuleList(op for _, op in blocks)
-        dtype = self.ops[-1].weight.dtype
-        self.register_buffer("edges", torch.as_tensor(edges, dtype=dtype))
+        w = self.ops[-1].weight
+        self.register_buffer("edges", torch.as_tensor(edges, dtype=w.dtype, device=w.device))
         self.set_windows(self.edges[1:] - self.edges[:-1])
 
     @property
@@ -135,6 +136,31 @@ class TTFSNetwork(nn.Module):
         self.edges.copy_(edges)
         return self
 
+    def fit_windows(self, x, margin=1.5, grow_only=False):
+        """Set each hidden window to ``B_n = margin x`` the layer's largest value on inputs ``x``.
+
+        Layer by layer, so no value saturates on ``x``. ``grow_only=True`` never shrinks a window:
+        call it on each batch while training so the SNN keeps the ANN's trajectory.
+        """
+        check_range("margin", margin, low=1)
+        widths = (self.edges[1:] - self.edges[:-1]).detach().clone()
+        with torch.no_grad():
+            t, layer = encode(x, self.edges[0].item(), self.edges[1].item()), 0
+            for kind, op in zip(self.kinds, self.ops, strict=True):
+                if kind == "pool":
+                    t = -op(-t)
+                elif kind == "flatten":
+                    t = op(t)
+                elif kind == "spike":
+                    a = _affine(op, self.edges[layer + 1] - t)
+                    layer += 1
+                    peak = margin * a.max().item()
+                    if peak > 0 and (peak > widths[layer] or not grow_only):
+                        widths[layer] = peak
+                        self.set_windows(widths)
+                    t = (self.edges[layer + 1] - a.clamp(min=0)).clamp(min=self.edges[layer])
+        return self
+
     def forward(self, x, **hardware):
         """Logits (output potentials) for inputs ``x`` in [0, 1]; see :meth:`run`."""
         return self.run(x, **hardware)[0]
@@ -145,7 +171,8 @@ class TTFSNetwork(nn.Module):
         ``times[0]`` holds the input spikes, ``times[n]`` layer ``n``'s (before pooling).
         Per layer ``t_i = t_max - clamp(D_i + Σ_j W_ij·(t_min - t_j), 0, B)``.
         Optional hardware effects: ``time_bits`` quantises every spike time within its window,
-        ``weight_bits`` the weights, ``sigma`` adds spike-time jitter (``generator`` seeds it).
+        then ``sigma`` adds spike-time jitter (``generator`` seeds it); ``weight_bits`` quantises
+        the weights (:func:`spikelearn.quant.fake_quantize`, ``2**k - 1`` levels).
         """
         e = self.edges
         t = self._emit(encode(x, e[0].item(), e[1].item()), 0, time_bits, sigma, generator)
@@ -326,10 +353,18 @@ def from_relu(model, x_train, margin=1.5, input_window=(0.0, 1.0)):
     for _, op in blocks:
         if isinstance(op, (nn.Linear, nn.Conv2d)) and op.bias is None:
             op.bias = nn.Parameter(op.weight.new_zeros(op.weight.shape[0]))
-    fused = nn.Sequential(
-        *[op if k != "spike" else nn.Sequential(op, nn.ReLU()) for k, op in blocks]
-    )
-    peaks = [float(a.max()) for a in relu_outputs(fused, x_train)[0]]
-    widths = [t1 - t0] + [margin * p if p > 0 else 1.0 for p in peaks]
-    edges = [t0] + [t0 + float(w) for w in torch.tensor(widths, dtype=torch.float64).cumsum(0)]
-    return TTFSNetwork(blocks, edges)
+    hidden = sum(kind == "spike" for kind, _ in blocks)
+    net = TTFSNetwork(blocks, [t0] + [t1 + n for n in range(hidden + 1)])  # widths 1, then fitted
+    return net.fit_windows(x_train, margin)
+
+
+__all__ = [
+    "encode",
+    "quantize_times",
+    "jitter",
+    "TTFSNetwork",
+    "from_relu",
+    "simulate",
+    "spikes_per_neuron",
+    "relu_outputs",
+]
