@@ -93,3 +93,18 @@ def test_fi_curve():
     assert np.allclose(line.get_xdata(), currents.numpy())
     assert np.allclose(line.get_ydata(), rates.numpy())
     assert ax.get_legend() is not None
+
+
+def test_gradient_heatmap_shows_log_norms_layers_by_time():
+    norms = torch.tensor([[1e-3, 1e-2, 1e-1], [1.0, 10.0, 100.0]])
+    ax = plot.gradient_heatmap(norms, names=["a", "b"])
+    np.testing.assert_allclose(ax.images[0].get_array(), np.log10(norms.numpy()), rtol=1e-6)
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["a", "b"]
+
+
+def test_depth_curve_draws_values_against_layer():
+    ax = plot.depth_curve({"l1": 4.0, "l2": 2.0, "l3": 1.0}, label="x")
+    line = ax.lines[0]
+    np.testing.assert_allclose(line.get_xdata(), [1, 2, 3])
+    np.testing.assert_allclose(line.get_ydata(), [4.0, 2.0, 1.0])
+    assert ax.get_yscale() == "log"
