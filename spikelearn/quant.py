@@ -255,6 +255,27 @@ class QuantLIF(LIF):
         return torch.stack(spikes), torch.stack(mems)
 
 
+def add_state_quant(model, num_bits=8, lower_limit=0.0, upper_limit=0.2, quantiser=None):
+    """A copy of ``model`` whose LIF/IF neurons are :class:`QuantLIF` with quantised membranes.
+
+    Each neuron gets ``state_quant(num_bits, its threshold, lower_limit, upper_limit)``, or the
+    one ``quantiser`` callable if given (e.g. snnTorch's ``state_quant(...)``).
+    """
+    _check_bits("num_bits", num_bits)
+    model = copy.deepcopy(model)
+    parents = [m for m in model.modules() if isinstance(getattr(m, "neuron", None), LIF)]
+    if not parents:
+        raise ValueError("model has no Spiking(LIF/IF) layer to quantise")
+    for parent in parents:
+        n = parent.neuron
+        if n.threshold.numel() != 1:
+            raise ValueError("add_state_quant needs one threshold per layer")
+        thr = n.threshold.item()
+        sq = quantiser or state_quant(num_bits, thr, lower_limit, upper_limit)
+        parent.neuron = QuantLIF(n.beta.detach().clone(), thr, n.spike_grad, n.reset_mechanism, sq)
+    return model
+
+
 def dyadic(value, frac_bits=8):
     """Fixed-point ``value ≈ m / 2**frac_bits``: returns ``(m, frac_bits)`` with ``m`` an int."""
     check_range("value", value, low=0, high=1)
@@ -450,6 +471,7 @@ __all__ = [
     "FixedPoint",
     "fixed_point",
     "QuantLIF",
+    "add_state_quant",
     "dyadic",
     "prepare_integer",
     "IntegerSynapse",

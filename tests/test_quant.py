@@ -167,6 +167,28 @@ def test_quant_lif_takes_snntorch_state_quant_and_snntorch_takes_ours():
         assert 0 < spk.mean() < 1
 
 
+def test_add_state_quant_swaps_every_neuron_and_keeps_the_original():
+    torch.manual_seed(0)
+    net = nn.Sequential(
+        TimeFolded(nn.Linear(6, 8)),
+        Spiking(LIF(0.9, threshold=0.5)),
+        TimeFolded(nn.Linear(8, 3)),
+        Spiking(IF(reset_mechanism="zero")),
+    )
+    q = quant.add_state_quant(net, 3, upper_limit=0.5)
+    assert type(net[1].neuron) is LIF and isinstance(q[1].neuron, quant.QuantLIF)
+    assert q[3].neuron.reset_mechanism == "zero" and q[3].neuron.beta.item() == 1
+    assert torch.allclose(q[1].neuron.state_quant.levels, torch.linspace(-0.5, 0.75, 8))
+    x = torch.rand(10, 4, 6) * 2
+    with torch.no_grad():
+        q(x)
+    assert set(q[1].mem.flatten().tolist()) <= set(q[1].neuron.state_quant.levels.tolist())
+    theirs = quant.add_state_quant(net, quantiser=snn_quant.state_quant(3, threshold=0.5))
+    assert theirs[1].neuron.state_quant is theirs[3].neuron.state_quant
+    with pytest.raises(ValueError, match="no Spiking"):
+        quant.add_state_quant(nn.Sequential(TimeFolded(nn.Linear(2, 2))))
+
+
 def test_fixed_point_floors_and_saturates():
     fp = quant.fixed_point(0.25, bits=4)
     x = torch.tensor([0.3, -0.3, 0.49, 5.0, -5.0])
