@@ -124,7 +124,7 @@ class TTFSNetwork(nn.Module):
 
         Shorter hidden windows lower the latency; activations saturate at the new ``B_n``.
         """
-        widths = torch.as_tensor(widths, dtype=self.edges.dtype).flatten()
+        widths = torch.as_tensor(widths, dtype=self.edges.dtype, device=self.edges.device).flatten()
         if widths.numel() != self.edges.numel() - 1:
             raise ValueError(
                 f"widths must have {self.edges.numel() - 1} entries (input window first), "
