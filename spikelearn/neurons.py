@@ -122,9 +122,10 @@ class _FusedLIF(torch.autograd.Function):
     """LIF over a whole sequence as one autograd node: a forward loop with no per-step graph and
     backpropagation through time (BPTT) as one backward loop.
 
-    Forward (the same elementwise operations, in the same order, as :meth:`LIF.forward`)::
+    Forward: the arithmetic of :meth:`LIF.forward`, operation for operation (so the results are
+    bit-identical), written in place into the output buffers one time step at a time::
 
-        r[t] = o[t-1] = H(u[t-1] - V_th)     u[t] = β·u[t-1] + x[t] - r[t]·V_th     o[t] = H(u[t] - V_th)
+        r[t] = o[t-1]     u[t] = β·u[t-1] + x[t] - r[t]·V_th     o[t] = H(u[t] - V_th)
 
     Backward, with ``g_o``/``g_u`` the gradients arriving at the outputs and ``σ'`` the surrogate
     derivative; the reset is detached, so ``∂u[t+1]/∂u[t] = β`` (``β·(1 - r[t+1])`` for the zero
@@ -132,23 +133,29 @@ class _FusedLIF(torch.autograd.Function):
 
         G[t] = g_u[t] + g_o[t]·σ'(u[t] - V_th) + ∂u[t+1]/∂u[t] · G[t+1]
         ∂L/∂x[t] = G[t]      ∂L/∂β = Σ_t G[t]·u[t-1]      ∂L/∂V_th = -Σ_t (g_o[t]·σ'[t] + G[t]·r[t])
+
+    Working on one ``[B, ...]`` time slice at a time keeps the data in cache; that and skipping
+    autograd's per-step bookkeeping is where the speed comes from (``benchmarks/README.md``).
     """
 
     @staticmethod
     def forward(ctx, x_seq, mem, beta, threshold, surrogate, reset_mechanism):
-        mem0 = mem
-        mems = torch.empty_like(x_seq)
+        ctx.set_materialize_grads(False)
+        mems, spikes = torch.empty_like(x_seq), torch.empty_like(x_seq)
+        # r·V_th is exact for r in {0, 1}, so u.sub_(r, alpha=V_th) rounds like u - (r·V_th)
+        scalar_thr = threshold.numel() == 1
+        thr = threshold.item() if scalar_thr else threshold
         reset = (mem - threshold > 0).to(mem.dtype)
+        mem0 = mem
         for t in range(x_seq.shape[0]):
+            u = torch.mul(beta, mem, out=mems[t])
+            if reset_mechanism == "zero":
+                u.mul_(1 - reset)
+            u.add_(x_seq[t])
             if reset_mechanism == "subtract":
-                mem = beta * mem + x_seq[t] - reset * threshold
-            elif reset_mechanism == "zero":
-                mem = beta * mem * (1 - reset) + x_seq[t]
-            else:
-                mem = beta * mem + x_seq[t]
-            mems[t] = mem
-            reset = (mem - threshold > 0).to(mem.dtype)
-        spikes = (mems - threshold > 0).to(mems.dtype)
+                u.sub_(reset, alpha=thr) if scalar_thr else u.sub_(reset * thr)
+            reset = torch.sub(u, thr, out=spikes[t]).gt_(0)  # o[t] = H(u[t] - V_th) as 1.0/0.0
+            mem = u
         ctx.save_for_backward(mem0, mems, spikes, beta, threshold)
         ctx.surrogate, ctx.reset_mechanism = surrogate, reset_mechanism
         return spikes, mems
@@ -156,36 +163,43 @@ class _FusedLIF(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad_spk, grad_mem):
         mem0, mems, spikes, beta, threshold = ctx.saved_tensors
-        zero_reset = ctx.reset_mechanism == "zero"
-        # r[t] for t = 1..T: the reset each step used (r[1] from the initial membrane)
-        resets = torch.cat([(mem0 - threshold > 0).to(mems.dtype)[None], spikes[:-1]])
-        surr = ctx.surrogate.derivative(mems - threshold)
-        local = grad_mem.clone() if grad_mem is not None else torch.zeros_like(mems)
-        if grad_spk is not None:
-            local += grad_spk * surr
-        grads = torch.empty_like(mems)
-        g = torch.zeros_like(mems[0])
-        for t in range(mems.shape[0] - 1, -1, -1):
-            if t < mems.shape[0] - 1:
-                g = local[t] + (beta * (1 - resets[t + 1]) if zero_reset else beta) * g
-            else:
-                g = local[t]
-            grads[t] = g
-        grad_x = grads if ctx.needs_input_grad[0] else None
-        grad_mem0 = grad_beta = grad_thr = None
+        zero_reset, subtract = ctx.reset_mechanism == "zero", ctx.reset_mechanism == "subtract"
+        need_beta, need_thr = ctx.needs_input_grad[2], ctx.needs_input_grad[3]
+        r0 = (mem0 - threshold > 0).to(mems.dtype)
+        grads = torch.zeros_like(mems)  # G[t] = ∂L/∂u[t] = ∂L/∂x[t]
+        d_beta = torch.zeros_like(mems[0]) if need_beta else None
+        d_thr = torch.zeros_like(mems[0]) if need_thr else None
+        steps = mems.shape[0]
+        for t in range(steps - 1, -1, -1):
+            g = grads[t]
+            if grad_mem is not None:
+                g.add_(grad_mem[t])
+            if grad_spk is not None:
+                g_spk = grad_spk[t] * ctx.surrogate.derivative(mems[t] - threshold)
+                g.add_(g_spk)
+                if need_thr:
+                    d_thr.sub_(g_spk)
+            if t < steps - 1:  # ∂u[t+1]/∂u[t] = β, or β·(1 - r[t+1]) with r[t+1] = o[t]
+                g.addcmul_(beta * (1 - spikes[t]) if zero_reset else beta, grads[t + 1])
+            reset = spikes[t - 1] if t > 0 else r0
+            if need_beta:
+                prev = mems[t - 1] if t > 0 else mem0
+                d_beta.addcmul_(g, prev * (1 - reset) if zero_reset else prev)
+            if need_thr and subtract:
+                d_thr.addcmul_(g, reset, value=-1)
+        grad_mem0 = None
         if ctx.needs_input_grad[1]:
-            grad_mem0 = (beta * (1 - resets[0]) if zero_reset else beta) * grads[0]
-            grad_mem0 = grad_mem0.sum_to_size(mem0.shape)
-        if ctx.needs_input_grad[2]:
-            prev = torch.cat([mem0.expand_as(mems[0])[None], mems[:-1]])
-            d_beta = grads * prev * (1 - resets) if zero_reset else grads * prev
-            grad_beta = d_beta.sum_to_size(beta.shape)
-        if ctx.needs_input_grad[3]:
-            d_thr = -(grad_spk * surr) if grad_spk is not None else torch.zeros_like(mems)
-            if ctx.reset_mechanism == "subtract":
-                d_thr = d_thr - grads * resets
-            grad_thr = d_thr.sum_to_size(threshold.shape)
-        return grad_x, grad_mem0, grad_beta, grad_thr, None, None
+            grad_mem0 = ((beta * (1 - r0) if zero_reset else beta) * grads[0]).sum_to_size(
+                mem0.shape
+            )
+        return (
+            grads if ctx.needs_input_grad[0] else None,
+            grad_mem0,
+            d_beta.sum_to_size(beta.shape) if need_beta else None,
+            d_thr.sum_to_size(threshold.shape) if need_thr else None,
+            None,
+            None,
+        )
 
 
 class IF(LIF):
