@@ -37,8 +37,8 @@ class _Neurons:
         self.spike_grad, self.reset_mechanism = spike_grad, reset_mechanism
         self()  # validate the parameters now, with the neuron's own messages
 
-    def __call__(self, return_mem=False):
-        if self.kind == "leak_aware":
+    def __call__(self, return_mem=False, output=False):
+        if self.kind == "leak_aware" and not output:
             cell = LeakAwareLIF(self.beta, self.threshold)
         else:
             cell = LIF(self.beta, self.threshold, self.spike_grad, self.reset_mechanism)
@@ -83,7 +83,10 @@ def spiking_mlp(
         hidden: width of every hidden layer.
         depth: number of weight layers, >= 1.
         norm: ``"none"``, ``"bn"`` (batch norm through time) or ``"tdbn"``.
-        neuron: ``"lif"`` or ``"leak_aware"`` (:class:`spikelearn.surrogate.LeakAwareLIF`).
+        neuron: ``"lif"`` or ``"leak_aware"`` (hidden layers of
+            :class:`spikelearn.surrogate.LeakAwareLIF`; the output layer stays a LIF with a
+            surrogate, read out by its membrane as in Lee et al. 2020 - use ``return_mem=True``
+            and ``training.ce_membrane_loss()``).
         beta, threshold, spike_grad, reset_mechanism: neuron parameters (see ``neurons.LIF``).
         return_mem: the output layer returns ``(spk, mem)``.
     """
@@ -98,7 +101,7 @@ def spiking_mlp(
         layers += _weighted(nn.Linear(width, hidden, bias=norm == "none"), norm, hidden, threshold)
         layers.append(make())
         width = hidden
-    layers += [TimeFolded(nn.Linear(width, num_classes)), make(return_mem)]
+    layers += [TimeFolded(nn.Linear(width, num_classes)), make(return_mem, output=True)]
     return nn.Sequential(*layers)
 
 
@@ -143,7 +146,7 @@ def spiking_vgg(
             layers.append(TimeFolded(nn.AvgPool2d(2)))
             size, width = size // 2, width * 2
     layers += [TimeFolded(nn.Flatten()), TimeFolded(nn.Linear(cin * size * size, num_classes))]
-    return nn.Sequential(*layers, make(return_mem))
+    return nn.Sequential(*layers, make(return_mem, output=True))
 
 
 class SpikingBasicBlock(nn.Module):
@@ -222,7 +225,7 @@ def spiking_resnet(
         TimeFolded(nn.AdaptiveAvgPool2d(1)),
         TimeFolded(nn.Flatten()),
         TimeFolded(nn.Linear(cin, num_classes)),
-        make(return_mem),
+        make(return_mem, output=True),
     ]
     return nn.Sequential(*layers)
 
