@@ -14,14 +14,16 @@ Membranes: :func:`state_quant` snaps ``u[t]`` to the same uniform levels as snnT
 ``snntorch.functional.quant.state_quant``; :func:`fixed_point` floors it to an integer grid the way
 an integer datapath does. :class:`QuantLIF` applies either after every update, as snnTorch does.
 
-Integer-only inference (:func:`to_integer`, :func:`integer_forward`) uses integer weights, an
+Integer-only inference (:func:`prepare_integer`, then :func:`to_integer`) uses integer weights, an
 integer membrane ``U``, an integer threshold ``Θ`` and a dyadic leak ``β = m / 2**n``::
 
     U[t] = (m·U[t-1]) >> n + Σ Q·X[t] + B - r[t]·Θ
 
-Its spikes equal the fake-quantised float model's (:func:`prepare_integer`) exactly, because with
-power-of-two scales every float in that model is an integer times a power of two below ``2**24``,
-which float32 represents and adds without rounding (see ``tests/test_quant.py``).
+Its spikes equal the fake-quantised float model's exactly: with power-of-two scales every float
+in that model is an integer times a power of two, and float32 holds such numbers, their sums and
+their products without rounding while the integers stay below ``2**24``. Flooring ``β·u`` to the
+membrane grid is then the right shift. The condition (``|U|, |I|, Θ <= 2**(22 - n)``) is reported
+by each :class:`IntegerLIF` as ``exact_in_float32`` (see ``tests/test_quant.py``).
 """
 
 import copy
@@ -374,7 +376,11 @@ class IntegerSynapse(nn.Module):
 
 
 class IntegerLIF(nn.Module):
-    """``U[t] = (m·U[t-1]) >> n + I[t] - r[t]·Θ`` in int64, saturated to ``bits``; ``o = U > Θ``."""
+    """``U[t] = (m·U[t-1]) >> n + I[t] - r[t]·Θ`` in int64, saturated to ``bits``; ``o = U > Θ``.
+
+    ``peak`` keeps the largest ``|U|``, ``|I|`` or ``Θ`` of the last run; ``exact_in_float32`` says
+    whether it stayed within ``2**(22 - n)``, the range where the float model's arithmetic is exact.
+    """
 
     def __init__(self, m, n, theta, reset_mechanism="subtract", bits=None):
         super().__init__()
@@ -383,8 +389,9 @@ class IntegerLIF(nn.Module):
 
     def forward(self, i_seq):
         u = torch.zeros_like(i_seq[0])
-        spikes = []
+        spikes, self.peak = [], max(self.theta, int(i_seq.abs().max()))
         for i in i_seq:
+            self.peak = max(self.peak, int(u.abs().max()))
             r = (u > self.theta).long()
             leak = (self.m * u) >> self.n  # arithmetic shift: floor(m·U / 2**n)
             if self.reset_mechanism == "subtract":
@@ -397,6 +404,11 @@ class IntegerLIF(nn.Module):
                 u = u.clamp(-(2 ** (self.bits - 1)), 2 ** (self.bits - 1) - 1)
             spikes.append((u > self.theta).long())
         return torch.stack(spikes)
+
+    @property
+    def exact_in_float32(self):
+        """``β·u + x - r·θ`` is exact in float32 when every term is below ``2**24`` grid/2**n steps."""
+        return self.peak <= 2 ** (22 - self.n)
 
     def extra_repr(self):
         return f"beta={self.m}/2**{self.n}, theta={self.theta}, reset={self.reset_mechanism!r}"

@@ -246,6 +246,8 @@ def test_integer_path_spikes_equal_fake_quantised_model(reset, weight_bits, mem_
     assert spk_int.dtype == torch.int64
     assert all(b.dtype == torch.int64 for b in inet.buffers())
     assert torch.equal(spk_float.long(), spk_int)
+    lifs = [m for m in inet if isinstance(m, quant.IntegerLIF)]
+    assert len(lifs) == 3 and all(lif.exact_in_float32 for lif in lifs)
     # every layer is active, so the comparison is not trivially between silent networks
     for layer in (qnet[1], qnet[5], qnet[7]):
         assert 0 < layer.mem.numel() and (layer.mem > 0).any()
