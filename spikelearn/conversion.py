@@ -54,13 +54,11 @@ def activation_scales(ann, x, percentile=99.9):
     check_tensor("x", x, min_dim=2)
     check_range("percentile", percentile, low=0, high=100, low_open=True)
     ann = copy.deepcopy(ann).eval()
-    layers, scales, h = list(ann), [], x
-    for i, m in enumerate(layers):
+    scales, h = [], x
+    for i, m in enumerate(ann):
         h = m(h)
         if isinstance(m, WEIGHTED):
-            nxt = layers[i + 1] if i + 1 < len(layers) else None
-            a = torch.relu(h) if not isinstance(nxt, nn.ReLU) else nxt(h)
-            a = a[a > 0]
+            a = h[h > 0]  # what the ReLU after it passes on (all positive outputs for the last)
             if a.numel() == 0:
                 raise ValueError(f"layer {i} ({type(m).__name__}) is silent on x: no scale")
             scales.append(float(np.percentile(a.double().cpu().numpy(), percentile)))
