@@ -31,6 +31,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from ._checks import check_int, check_positive, check_range
+from .encoding import direct  # the default encoder: the same current at every step
 
 
 def _spikes(output):
@@ -113,11 +114,6 @@ class mse_count_loss(Loss):  # noqa: N801
         return F.mse_loss(spk.sum(0), target) / steps
 
 
-def direct(x, num_steps):
-    """Direct (analog) encoding: the same input current ``x`` at each of ``num_steps`` steps."""
-    return x.unsqueeze(0).expand(num_steps, *x.shape)
-
-
 def _device(model, device):
     if device is not None:
         return torch.device(device)
@@ -142,7 +138,7 @@ def evaluate(model, loader, *, num_steps, encode=None, device=None, accuracy_fn=
         model: maps ``[T, B, ...]`` to output spikes ``[T, B, classes]`` (or ``(spk, mem)``).
         loader: iterable of ``(x, y)`` batches, ``x`` of shape ``[B, ...]``.
         num_steps: number of time steps T.
-        encode: ``encode(x, num_steps) -> [T, B, ...]`` (default :func:`direct`).
+        encode: ``encode(x, num_steps) -> [T, B, ...]`` (default :func:`spikelearn.encoding.direct`).
         device: where to run (default: the model's device).
         accuracy_fn: ``accuracy_fn(output, y) -> fraction`` (default :func:`accuracy_rate`).
 
@@ -175,6 +171,7 @@ def fit(
     loss_fn=None,
     optimizer=None,
     lr=1e-3,
+    scheduler=None,
     test_loader=None,
     device=None,
     seed=0,
@@ -187,12 +184,13 @@ def fit(
         train_loader: iterable of ``(x, y)`` batches, ``x`` of shape ``[B, ...]``.
         epochs: passes over ``train_loader``.
         num_steps: number of time steps T each input is presented for.
-        encode: ``encode(x, num_steps) -> [T, B, ...]`` (default :func:`direct`), e.g.
+        encode: ``encode(x, num_steps) -> [T, B, ...]`` (default :func:`spikelearn.encoding.direct`), e.g.
             ``spikelearn.encoding.rate`` or ``lambda x, T: snntorch.spikegen.rate(x, T)``.
         loss_fn: a spikelearn loss (default ``ce_count_loss()``) or any ``loss(spk, y)`` such as
             ``snntorch.functional.ce_rate_loss()``.
         optimizer: a ``torch.optim`` optimizer (default Adam over ``model.parameters()``).
         lr: learning rate of the default optimizer.
+        scheduler: optional ``torch.optim.lr_scheduler`` on ``optimizer``, stepped once per epoch.
         test_loader: if given, the test accuracy is measured after every epoch.
         device: where to train (default: the model's device), e.g. ``"cuda"``.
         seed: seeds ``torch`` before training (shuffling, dropout, rate encoding).
@@ -232,6 +230,8 @@ def fit(
             total += len(y)
         if total == 0:
             raise ValueError("train_loader must yield at least one batch, got an empty loader")
+        if scheduler is not None:
+            scheduler.step()
         history["loss"].append(loss_sum / total)
         history["train_acc"].append(correct / total)
         if test_loader is not None:
