@@ -150,10 +150,33 @@ def spiking_vgg(
 
 
 class SpikingBasicBlock(nn.Module):
-    """tdBN's residual block: ``LIF(norm_{1/√2}(conv(LIF(norm_1(conv(x))))) + shortcut(x))``."""
+    """tdBN's residual block: ``LIF(norm_{1/√2}(conv(LIF(norm_1(conv(x))))) + shortcut(x))``.
 
-    def __init__(self, cin, cout, stride, norm, make_neuron, threshold):
+    Args:
+        cin, cout: input and output channels.
+        stride: stride of the first convolution (and of the 1x1 shortcut convolution, used when
+            ``stride != 1`` or ``cin != cout``).
+        norm, neuron, beta, threshold, spike_grad, reset_mechanism: as :func:`spiking_resnet`.
+    """
+
+    def __init__(
+        self,
+        cin,
+        cout,
+        stride=1,
+        norm="tdbn",
+        neuron="lif",
+        beta=0.9,
+        threshold=1.0,
+        spike_grad=None,
+        reset_mechanism="subtract",
+    ):
         super().__init__()
+        check_int("cin", cin, low=1)
+        check_int("cout", cout, low=1)
+        check_int("stride", stride, low=1)
+        check_choice("norm", norm, NORMS)
+        make_neuron = _Neurons(neuron, beta, threshold, spike_grad, reset_mechanism)
         half = _norm.RESIDUAL_ALPHA
         self.branch = nn.Sequential(
             *_weighted(_conv(cin, cout, 3, stride, norm), norm, cout, threshold),
@@ -219,7 +242,11 @@ def spiking_resnet(
         cout = width * 2**stage
         for b in range(n):
             stride = 2 if stage > 0 and b == 0 else 1
-            layers.append(SpikingBasicBlock(cin, cout, stride, norm, make, threshold))
+            layers.append(
+                SpikingBasicBlock(
+                    cin, cout, stride, norm, neuron, beta, threshold, spike_grad, reset_mechanism
+                )
+            )
             cin = cout
     layers += [
         TimeFolded(nn.AdaptiveAvgPool2d(1)),

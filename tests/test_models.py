@@ -52,9 +52,7 @@ def test_resnet20_layout():
 
 def test_residual_block_is_tdbn_layout():
     torch.manual_seed(0)
-    block = models.SpikingBasicBlock(
-        4, 8, 2, "tdbn", models._Neurons("lif", 0.9, 1.0, None, "subtract"), 1.0
-    )
+    block = models.SpikingBasicBlock(4, 8, stride=2, norm="tdbn")
     norms = [m for m in block.branch if isinstance(m, norm.TdBatchNorm)]
     assert [m.alpha for m in norms] == [1.0, pytest.approx(1 / math.sqrt(2))]
     assert block.shortcut[1].alpha == pytest.approx(1 / math.sqrt(2))
@@ -69,9 +67,7 @@ def test_residual_block_is_tdbn_layout():
     out = block(x)
     torch.testing.assert_close(seen["in"], block.branch(x) + block.shortcut(x))
     assert out.shape == (3, 2, 8, 3, 3)
-    same = models.SpikingBasicBlock(
-        4, 4, 1, "none", models._Neurons("lif", 0.9, 1.0, None, "subtract"), 1.0
-    )
+    same = models.SpikingBasicBlock(4, 4, stride=1, norm="none")
     assert isinstance(same.shortcut, nn.Identity)
 
 
@@ -115,5 +111,7 @@ def test_bad_input():
         models.spiking_mlp(4, beta=1.5)
     with pytest.raises(ValueError, match="neuron"):
         models.spiking_vgg(neuron="izhikevich")
+    with pytest.raises(ValueError, match="cin"):
+        models.SpikingBasicBlock(0, 4)
     with pytest.raises(TypeError, match="hidden"):
         models.spiking_mlp(4, hidden=2.5)
