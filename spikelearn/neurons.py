@@ -166,19 +166,22 @@ class _FusedLIF(torch.autograd.Function):
         zero_reset, subtract = ctx.reset_mechanism == "zero", ctx.reset_mechanism == "subtract"
         need_beta, need_thr = ctx.needs_input_grad[2], ctx.needs_input_grad[3]
         r0 = (mem0 - threshold > 0).to(mems.dtype)
-        grads = torch.zeros_like(mems)  # G[t] = ∂L/∂u[t] = ∂L/∂x[t]
+        grads = torch.empty_like(mems)  # G[t] = ∂L/∂u[t] = ∂L/∂x[t]
         d_beta = torch.zeros_like(mems[0]) if need_beta else None
         d_thr = torch.zeros_like(mems[0]) if need_thr else None
         steps = mems.shape[0]
         for t in range(steps - 1, -1, -1):
             g = grads[t]
-            if grad_mem is not None:
-                g.add_(grad_mem[t])
-            if grad_spk is not None:
-                g_spk = grad_spk[t] * ctx.surrogate.derivative(mems[t] - threshold)
-                g.add_(g_spk)
+            if grad_spk is not None:  # g_o[t]·σ'(u[t] - V_th)
+                torch.mul(grad_spk[t], ctx.surrogate.derivative(mems[t] - threshold), out=g)
                 if need_thr:
-                    d_thr.sub_(g_spk)
+                    d_thr.sub_(g)
+                if grad_mem is not None:
+                    g.add_(grad_mem[t])
+            elif grad_mem is not None:
+                g.copy_(grad_mem[t])
+            else:
+                g.zero_()
             if t < steps - 1:  # ∂u[t+1]/∂u[t] = β, or β·(1 - r[t+1]) with r[t+1] = o[t]
                 g.addcmul_(beta * (1 - spikes[t]) if zero_reset else beta, grads[t + 1])
             reset = spikes[t - 1] if t > 0 else r0
