@@ -93,12 +93,14 @@ class LIF(nn.Module):
         With a spikelearn surrogate this is one fused operation (:class:`_FusedLIF`): the same
         spikes and membranes as calling ``self(x, mem)`` step by step, bit for bit, and the same
         gradients, but without an autograd graph per step. Any other ``spike_grad`` callable (for
-        example one of snnTorch's surrogates) runs the plain step loop.
+        example one of snnTorch's surrogates), or a subclass that changes ``_integrate`` (such as
+        ``quant.QuantLIF``), runs the plain step loop.
         """
         check_tensor("x_seq", x_seq, min_dim=2, finite=False)
         if not bool(torch.isfinite(x_seq.sum())):  # one cheap pass; the full check names the fault
             check_tensor("x_seq", x_seq)
-        if isinstance(self.spike_grad, _surrogate.Surrogate):
+        fusable = type(self)._integrate is LIF._integrate
+        if fusable and isinstance(self.spike_grad, _surrogate.Surrogate):
             mem = torch.zeros_like(x_seq[0]) if mem is None else mem
             check_same_shape("mem", mem, "x_seq[0]", x_seq[0])
             beta = self.beta.clamp(0, 1)

@@ -233,6 +233,7 @@ class QuantLIF(LIF):
 
     ``state_quant`` is any callable on the membrane: :func:`state_quant`, :func:`fixed_point` or
     snnTorch's own ``snntorch.functional.quant.state_quant(...)``. Other args as :class:`LIF`.
+    ``multi_step`` runs the plain step loop: the fused kernel has no quantiser.
     """
 
     def __init__(self, beta, threshold=1.0, spike_grad=None, reset_mechanism="subtract",
@@ -245,16 +246,6 @@ class QuantLIF(LIF):
     def _integrate(self, x, mem, reset):
         mem = super()._integrate(x, mem, reset)
         return mem if self.state_quant is None else self.state_quant(mem)
-
-    def multi_step(self, x_seq, mem=None):
-        """The plain step loop (the fused kernel has no quantiser): ``(spk_seq, mem_seq)``."""
-        check_tensor("x_seq", x_seq, min_dim=2)
-        spikes, mems = [], []
-        for x in x_seq:
-            spk, mem = self(x, mem)
-            spikes.append(spk)
-            mems.append(mem)
-        return torch.stack(spikes), torch.stack(mems)
 
 
 def add_state_quant(model, num_bits=8, lower_limit=0.0, upper_limit=0.2, quantiser=None):
