@@ -82,7 +82,8 @@ def check_tensor(name, x, min_dim=0, max_dim=None, finite=True):
         raise ValueError(
             f"{name} must have {want} dimensions, got shape {tuple(x.shape)} ({x.dim()} dims)"
         )
-    if finite and not bool(torch.isfinite(x).all()):
+    # one reduction: a finite sum proves every entry finite (NaN and inf propagate into it)
+    if finite and not bool(torch.isfinite(x.sum())) and not bool(torch.isfinite(x).all()):
         bad = "NaN" if bool(torch.isnan(x).any()) else "inf"
         raise ValueError(f"{name} must be finite, got a tensor containing {bad}")
     return x

@@ -96,9 +96,7 @@ class LIF(nn.Module):
         example one of snnTorch's surrogates), or a subclass that changes ``_integrate`` (such as
         ``quant.QuantLIF``), runs the plain step loop.
         """
-        check_tensor("x_seq", x_seq, min_dim=2, finite=False)
-        if not bool(torch.isfinite(x_seq.sum())):  # one cheap pass; the full check names the fault
-            check_tensor("x_seq", x_seq)
+        check_tensor("x_seq", x_seq, min_dim=2)
         fusable = type(self)._integrate is LIF._integrate
         if fusable and isinstance(self.spike_grad, _surrogate.Surrogate):
             mem = torch.zeros_like(x_seq[0]) if mem is None else mem
