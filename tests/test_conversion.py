@@ -72,8 +72,10 @@ def test_bad_input_is_rejected():
     x = torch.rand(10, 12)
     with pytest.raises(TypeError, match="MaxPool2d"):
         conversion.convert(nn.Sequential(nn.Linear(12, 4), nn.MaxPool2d(2)), x)
-    with pytest.raises(TypeError, match="BatchNorm1d"):
-        conversion.convert(nn.Sequential(nn.Linear(12, 4), nn.BatchNorm1d(4)), x)
+    with pytest.raises(TypeError, match="BatchNorm1d must directly follow a Linear/Conv2d"):
+        conversion.convert(nn.Sequential(nn.Linear(12, 4), nn.ReLU(), nn.BatchNorm1d(4)), x)
+    with pytest.raises(TypeError, match="after nothing"):
+        conversion.convert(nn.Sequential(nn.BatchNorm1d(12), nn.Linear(12, 4)), x)
     with pytest.raises(TypeError, match="nn.Sequential"):
         conversion.convert(nn.Linear(12, 4), x)
     with pytest.raises(ValueError, match="percentile"):
@@ -84,3 +86,42 @@ def test_bad_input_is_rejected():
         conversion.convert(mlp(), x, reset_mechanism="none")
     with pytest.raises(ValueError, match="no Linear"):
         conversion.convert(nn.Sequential(nn.ReLU()), x)
+
+
+def conv_bn_net():
+    torch.manual_seed(0)
+    net = nn.Sequential(
+        nn.Conv2d(1, 4, 3, padding=1, bias=False),
+        nn.BatchNorm2d(4),
+        nn.ReLU(),
+        nn.AvgPool2d(2),
+        nn.Flatten(),
+        nn.Linear(16, 8),
+        nn.BatchNorm1d(8),
+        nn.ReLU(),
+        nn.Linear(8, 3),
+    )
+    with torch.no_grad():  # non-trivial running statistics and affine parameters
+        for bn in (net[1], net[6]):
+            bn.running_mean.uniform_(-0.5, 0.5)
+            bn.running_var.uniform_(0.5, 2.0)
+            bn.weight.uniform_(0.5, 1.5)
+            bn.bias.uniform_(-0.2, 0.2)
+    return net.eval()
+
+
+def test_batchnorm_is_folded_into_the_layer_before():
+    ann, x = conv_bn_net(), torch.rand(64, 1, 4, 4)
+    folded = conversion.fold_batchnorm(ann)
+    assert not any(isinstance(m, nn.BatchNorm1d | nn.BatchNorm2d) for m in folded)
+    assert len(folded) == len(ann) - 2
+    with torch.no_grad():
+        assert torch.allclose(folded(x), ann(x), atol=1e-5)
+    assert folded[0].weight is not ann[0].weight and folded[5] is not ann[5]  # a copy
+    assert conversion.activation_scales(ann, x) == pytest.approx(
+        conversion.activation_scales(folded, x)
+    )
+    snn, ref = conversion.convert(ann, x), conversion.convert(folded, x)
+    with torch.no_grad():
+        seq = x[None].expand(8, *x.shape)
+        assert torch.equal(snn(seq), ref(seq))
