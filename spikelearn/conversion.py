@@ -24,10 +24,10 @@ import numpy as np
 import torch
 from torch import nn
 
+from . import norm
 from ._checks import check_choice, check_range, check_tensor
 from .layers import Spiking, TimeFolded
 from .neurons import IF
-from .norm import fold_into
 
 WEIGHTED = (nn.Linear, nn.Conv2d)
 STATELESS = (nn.Flatten, nn.AvgPool2d, nn.Dropout, nn.Identity)
@@ -49,23 +49,16 @@ def _check_ann(ann):
 
 
 def fold_batchnorm(ann):
-    """A copy of ``ann`` with every BatchNorm1d/2d folded into the Linear/Conv2d just before it.
-
-    Uses the running statistics (evaluation mode): ``W' = W·s``, ``b' = b·s + t`` where
-    ``bn(x) = s·x + t`` per channel. The folded network computes the same function as ``ann.eval()``.
-    """
-    layers = []
-    for m in _check_ann(ann):
+    """A copy of ``ann`` with every BatchNorm1d/2d folded into the Linear/Conv2d just before it
+    (:func:`spikelearn.norm.fold_batchnorm`): the same function as ``ann.eval()``, fewer layers."""
+    folded = norm.fold_batchnorm(copy.deepcopy(_check_ann(ann)).eval())
+    for before, m in zip([None, *folded[:-1]], folded, strict=True):
         if isinstance(m, NORMS):
-            if not layers or not isinstance(layers[-1], WEIGHTED):
-                raise TypeError(
-                    f"a {type(m).__name__} must directly follow a Linear/Conv2d to be folded, "
-                    f"got it after {type(layers[-1]).__name__ if layers else 'nothing'}"
-                )
-            layers[-1] = fold_into(layers[-1], m)
-        else:
-            layers.append(copy.deepcopy(m))
-    return nn.Sequential(*layers)
+            raise TypeError(
+                f"a {type(m).__name__} must directly follow a Linear/Conv2d to be folded, "
+                f"got it after {type(before).__name__ if before is not None else 'nothing'}"
+            )
+    return nn.Sequential(*(m for m in folded if not isinstance(m, nn.Identity)))
 
 
 @torch.no_grad()

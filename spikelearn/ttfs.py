@@ -34,6 +34,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ._checks import check_int, check_range, check_tensor
+from .norm import fold_into
 from .quant import fake_quantize
 
 
@@ -290,15 +291,6 @@ def relu_outputs(model, x, grad=False):
     return outs, y
 
 
-def _fuse_bn(op, bn):
-    """Fold an eval-mode BatchNorm into the preceding Linear/Conv2d: ``W' = s·W``, ``b' = s·(b-μ)+β``."""
-    scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
-    shape = (-1,) + (1,) * (op.weight.dim() - 1)
-    bias = op.bias if op.bias is not None else torch.zeros_like(bn.running_mean)
-    op.weight = nn.Parameter((op.weight * scale.reshape(shape)).detach())
-    op.bias = nn.Parameter(((bias - bn.running_mean) * scale + bn.bias).detach())
-
-
 def _leaves(model):
     for m in model.children():
         yield from (_leaves(m) if isinstance(m, nn.Sequential) else [m])
@@ -332,7 +324,7 @@ def from_relu(model, x_train, margin=1.5, input_window=(0.0, 1.0)):
         elif isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
             if pending is None:
                 raise ValueError(f"{name} must directly follow a Linear or Conv2d to be fused")
-            _fuse_bn(pending, m)
+            pending = fold_into(pending, m)  # W' = s·W, b' = s·(b - μ) + β
         elif isinstance(m, nn.ReLU):
             if pending is None:
                 raise ValueError("ReLU must follow a Linear or Conv2d")
