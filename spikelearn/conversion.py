@@ -16,6 +16,16 @@ into that layer's weights first (``spikelearn.norm.fold_into``); deep ANNs train
 it. The rate only approaches the activation as ``T`` grows (the error of a count is up to ``1/T``),
 which is why converted networks need hundreds of time steps where directly trained SNNs need a
 handful (Ledinauskas et al. 2020, arXiv 2006.04436): tutorial 11 measures it.
+
+Residual networks (Rueckauer et al. 2017, section 2.2) convert the same way: the neuron sits after
+the addition, so a block's output has its own scale ``λ_out`` and *both* pathways arriving there
+are rescaled by the scale of the layer they come from over ``λ_out``::
+
+    W_2 <- W_2 · λ_mid / λ_out,     S <- S · λ_in / λ_out,     b_2 <- b_2 / λ_out
+
+(the branch's last convolution ``W_2`` and the shortcut ``S``; an identity shortcut becomes the
+1x1 convolution ``λ_in / λ_out · I``). :class:`ReLUBasicBlock` is the ANN twin of
+``spikelearn.models.SpikingBasicBlock``.
 """
 
 import copy
@@ -25,25 +35,80 @@ import torch
 from torch import nn
 
 from . import norm
-from ._checks import check_choice, check_range, check_tensor
+from ._checks import check_choice, check_int, check_range, check_tensor
 from .layers import Spiking, TimeFolded
 from .neurons import IF
 
 WEIGHTED = (nn.Linear, nn.Conv2d)
-STATELESS = (nn.Flatten, nn.AvgPool2d, nn.Dropout, nn.Identity)
+STATELESS = (nn.Flatten, nn.AvgPool2d, nn.AdaptiveAvgPool2d, nn.Dropout, nn.Identity)
 NORMS = (nn.BatchNorm1d, nn.BatchNorm2d)
+
+
+class ReLUBasicBlock(nn.Module):
+    """``relu(bn(conv(relu(bn(conv(x))))) + shortcut(x))``: the ANN twin of tdBN's residual block.
+
+    The shortcut is the identity, or a 1x1 convolution with batch norm when ``stride != 1`` or
+    ``cin != cout`` (as in ``spikelearn.models.SpikingBasicBlock``).
+    """
+
+    def __init__(self, cin, cout, stride=1):
+        super().__init__()
+        check_int("cin", cin, low=1)
+        check_int("cout", cout, low=1)
+        check_int("stride", stride, low=1)
+        self.branch = nn.Sequential(
+            nn.Conv2d(cin, cout, 3, stride, padding=1, bias=False),
+            nn.BatchNorm2d(cout),
+            nn.ReLU(),
+            nn.Conv2d(cout, cout, 3, 1, padding=1, bias=False),
+            nn.BatchNorm2d(cout),
+        )
+        self.shortcut = nn.Identity()
+        if stride != 1 or cin != cout:
+            self.shortcut = nn.Sequential(
+                nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout)
+            )
+
+    def forward(self, x):
+        return torch.relu(self.branch(x) + self.shortcut(x))
+
+
+def relu_resnet(in_channels=1, num_classes=10, width=16, blocks=(2, 2, 2)):
+    """The ReLU ANN with ``spikelearn.models.spiking_resnet``'s layout (stem, stages of
+    :class:`ReLUBasicBlock` of widths ``width``, ``2·width``, ..., global average pooling, linear)."""
+    check_int("in_channels", in_channels, low=1)
+    check_int("width", width, low=1)
+    layers, cin = [nn.Conv2d(in_channels, width, 3, padding=1, bias=False)], width
+    layers += [nn.BatchNorm2d(width), nn.ReLU()]
+    for stage, n in enumerate(blocks):
+        for b in range(check_int("blocks", n, low=1)):
+            layers.append(ReLUBasicBlock(cin, width * 2**stage, 2 if stage > 0 and b == 0 else 1))
+            cin = width * 2**stage
+    layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(cin, num_classes)]
+    return nn.Sequential(*layers)
+
+
+class ConvertedBlock(nn.Module):
+    """A converted residual block: ``IF(branch(x) + shortcut(x))`` on ``[T, B, C, H, W]``."""
+
+    def __init__(self, branch, shortcut, neuron):
+        super().__init__()
+        self.branch, self.shortcut, self.neuron = branch, shortcut, neuron
+
+    def forward(self, x_seq):
+        return self.neuron(self.branch(x_seq) + self.shortcut(x_seq))
 
 
 def _check_ann(ann):
     if not isinstance(ann, nn.Sequential):
         raise TypeError(f"ann must be an nn.Sequential, got {type(ann).__name__}")
     for m in ann:
-        if not isinstance(m, WEIGHTED + STATELESS + NORMS + (nn.ReLU,)):
+        if not isinstance(m, WEIGHTED + STATELESS + NORMS + (nn.ReLU, ReLUBasicBlock)):
             raise TypeError(
-                f"conversion supports Linear, Conv2d, BatchNorm, ReLU, Flatten, AvgPool2d and "
-                f"Dropout, got {type(m).__name__} (use AvgPool for MaxPool)"
+                f"conversion supports Linear, Conv2d, BatchNorm, ReLU, ReLUBasicBlock, Flatten, "
+                f"AvgPool2d and Dropout, got {type(m).__name__} (use AvgPool for MaxPool)"
             )
-    if not any(isinstance(m, WEIGHTED) for m in ann):
+    if not any(isinstance(m, WEIGHTED + (ReLUBasicBlock,)) for m in ann):
         raise ValueError("ann has no Linear/Conv2d layer to convert")
     return ann
 
@@ -61,24 +126,46 @@ def fold_batchnorm(ann):
     return nn.Sequential(*(m for m in folded if not isinstance(m, nn.Identity)))
 
 
+def _percentile(h, percentile, where):
+    a = h[h > 0]  # what the ReLU passes on (all positive outputs for the output layer)
+    if a.numel() == 0:
+        raise ValueError(f"{where} is silent on x: no scale")
+    return float(np.percentile(a.double().cpu().numpy(), percentile))
+
+
 @torch.no_grad()
 def activation_scales(ann, x, percentile=99.9):
-    """``λ_l`` per weighted layer: the ``percentile`` of its non-zero (ReLU) outputs on ``x``.
+    """``λ_l`` per neuron layer: the ``percentile`` of its non-zero (ReLU) outputs on ``x``.
 
     The output layer (no ReLU after it) uses its positive outputs; batch norms are folded first.
+    A :class:`ReLUBasicBlock` has two neuron layers: inside its branch, and after the addition.
     """
     check_tensor("x", x, min_dim=2)
     check_range("percentile", percentile, low=0, high=100, low_open=True)
-    ann = copy.deepcopy(fold_batchnorm(ann)).eval()
     scales, h = [], x
-    for i, m in enumerate(ann):
+    for i, m in enumerate(fold_batchnorm(ann)):
+        if isinstance(m, ReLUBasicBlock):
+            inner = m.branch[:3](h)  # conv, (folded batch norm), ReLU
+            scales.append(_percentile(inner, percentile, f"layer {i} (branch)"))
         h = m(h)
-        if isinstance(m, WEIGHTED):
-            a = h[h > 0]  # what the ReLU after it passes on (all positive outputs for the last)
-            if a.numel() == 0:
-                raise ValueError(f"layer {i} ({type(m).__name__}) is silent on x: no scale")
-            scales.append(float(np.percentile(a.double().cpu().numpy(), percentile)))
+        if isinstance(m, WEIGHTED + (ReLUBasicBlock,)):
+            scales.append(_percentile(h, percentile, f"layer {i} ({type(m).__name__})"))
     return scales
+
+
+def _scaled(layer, lam_in, lam_out):
+    """``TimeFolded`` copy of ``layer`` with ``W · λ_in / λ_out`` and ``b / λ_out``."""
+    layer = copy.deepcopy(layer)
+    layer.weight.mul_(lam_in / lam_out)
+    if layer.bias is not None:
+        layer.bias.div_(lam_out)
+    return TimeFolded(layer)
+
+
+def _weighted(module):
+    if isinstance(module, nn.Identity):  # an identity shortcut is the 1x1 convolution I
+        return []
+    return [m for m in module.modules() if isinstance(m, WEIGHTED)]
 
 
 @torch.no_grad()
@@ -87,30 +174,48 @@ def convert(ann, x, percentile=99.9, reset_mechanism="subtract"):
 
     Args:
         ann: an ``nn.Sequential`` of Linear/Conv2d, BatchNorm1d/2d (folded into the layer before),
-            ReLU, Flatten, AvgPool2d (Dropout is dropped).
+            ReLU, :class:`ReLUBasicBlock`, Flatten, AvgPool2d, AdaptiveAvgPool2d (Dropout is
+            dropped).
         x: training inputs ``[N, ...]`` to measure activations on (a few hundred samples suffice).
         percentile: ``p`` of the normalisation (100 = the maximum, Diehl et al. 2015).
         reset_mechanism: ``"subtract"`` (the accurate choice, Rueckauer 2017) or ``"zero"``.
 
     Returns:
-        ``nn.Sequential`` of ``TimeFolded`` / ``Spiking(IF)`` layers mapping ``[T, B, ...]`` inputs
-        (the analog image at every step) to output spikes ``[T, B, classes]``.
+        ``nn.Sequential`` of ``TimeFolded`` / ``Spiking(IF)`` layers (and a
+        :class:`ConvertedBlock` per residual block) mapping ``[T, B, ...]`` inputs (the analog
+        image at every step) to output spikes ``[T, B, classes]``.
     """
     check_choice("reset_mechanism", reset_mechanism, ("subtract", "zero"))
     scales = iter(activation_scales(ann, x, percentile))
+
+    def neurons():
+        return Spiking(IF(threshold=1.0, reset_mechanism=reset_mechanism))
+
     layers, prev = [], 1.0
     for m in fold_batchnorm(ann):
         if isinstance(m, WEIGHTED):
             lam = next(scales)
-            m = copy.deepcopy(m)
-            m.weight.mul_(prev / lam)
-            if m.bias is not None:
-                m.bias.div_(lam)
-            layers += [TimeFolded(m), Spiking(IF(threshold=1.0, reset_mechanism=reset_mechanism))]
+            layers += [_scaled(m, prev, lam), neurons()]
             prev = lam
-        elif isinstance(m, nn.Flatten | nn.AvgPool2d):
+        elif isinstance(m, ReLUBasicBlock):
+            (conv1, conv2), shortcut = _weighted(m.branch), _weighted(m.shortcut)
+            if not shortcut:
+                shortcut = [nn.Conv2d(conv1.in_channels, conv1.in_channels, 1, bias=False)]
+                shortcut[0].weight.copy_(torch.eye(conv1.in_channels)[:, :, None, None])
+            mid, out = next(scales), next(scales)
+            branch = nn.Sequential(_scaled(conv1, prev, mid), neurons(), _scaled(conv2, mid, out))
+            layers.append(ConvertedBlock(branch, _scaled(shortcut[0], prev, out), neurons()))
+            prev = out
+        elif isinstance(m, nn.Flatten | nn.AvgPool2d | nn.AdaptiveAvgPool2d):
             layers.append(TimeFolded(copy.deepcopy(m)))
     return nn.Sequential(*layers)
 
 
-__all__ = ["activation_scales", "convert", "fold_batchnorm"]
+__all__ = [
+    "ConvertedBlock",
+    "ReLUBasicBlock",
+    "activation_scales",
+    "convert",
+    "fold_batchnorm",
+    "relu_resnet",
+]

@@ -125,3 +125,80 @@ def test_batchnorm_is_folded_into_the_layer_before():
     with torch.no_grad():
         seq = x[None].expand(8, *x.shape)
         assert torch.equal(snn(seq), ref(seq))
+
+
+def small_resnet():
+    torch.manual_seed(0)
+    net = conversion.relu_resnet(width=4, blocks=(1, 1))  # an identity and a 1x1 conv shortcut
+    with torch.no_grad():  # non-trivial running statistics and affine parameters
+        for bn in (m for m in net.modules() if isinstance(m, nn.BatchNorm2d)):
+            bn.running_mean.uniform_(-0.2, 0.2)
+            bn.running_var.uniform_(0.5, 2.0)
+            bn.weight.uniform_(0.5, 1.5)
+            bn.bias.uniform_(0.0, 0.3)
+        net[-1].weight.mul_(3)  # spread the outputs so their argmax is well defined
+    return net.eval()
+
+
+def test_residual_scales_cover_both_neuron_layers_of_each_block():
+    ann, x = small_resnet(), torch.rand(100, 1, 8, 8)
+    scales = conversion.activation_scales(ann, x, percentile=100)
+    assert len(scales) == 1 + 2 * 2 + 1  # stem, (branch, sum) per block, output
+    with torch.no_grad():
+        stem = ann[2](ann[1](ann[0](x)))
+        inner = ann[3].branch[:3](stem)
+        block = ann[3](stem)
+    assert scales[0] == pytest.approx(stem.max().item(), rel=1e-5)
+    assert scales[1] == pytest.approx(inner.max().item(), rel=1e-5)
+    assert scales[2] == pytest.approx(block.max().item(), rel=1e-5)
+
+
+def test_both_branches_into_a_residual_neuron_are_rescaled_by_lambda_in_over_lambda_out():
+    ann, x = small_resnet(), torch.rand(100, 1, 8, 8)
+    lam = conversion.activation_scales(ann, x)
+    folded = conversion.fold_batchnorm(ann)
+    snn = conversion.convert(ann, x)
+    block = snn[2]  # stem conv, IF, then the first block (identity shortcut)
+    assert isinstance(block, conversion.ConvertedBlock)
+    conv1, conv2 = block.branch[0].module, block.branch[2].module
+    ref1, ref2 = folded[2].branch[0], folded[2].branch[3]
+    assert torch.allclose(conv1.weight, ref1.weight * lam[0] / lam[1])
+    assert torch.allclose(conv2.weight, ref2.weight * lam[1] / lam[2])
+    assert torch.allclose(conv2.bias, ref2.bias / lam[2])
+    eye = torch.eye(4)[:, :, None, None]
+    assert torch.allclose(block.shortcut.module.weight, eye * lam[0] / lam[2])
+    down = snn[3]  # the second block's 1x1 convolution shortcut
+    ref = folded[3].shortcut[0]
+    assert torch.allclose(down.shortcut.module.weight, ref.weight * lam[2] / lam[4])
+    assert torch.allclose(down.shortcut.module.bias, ref.bias / lam[4])
+
+
+def test_converted_resnet_rates_approach_the_ann_as_steps_grow():
+    ann, x = small_resnet(), torch.rand(200, 1, 8, 8)
+    snn = conversion.convert(ann, x, percentile=100)
+    with torch.no_grad():
+        ann_out = ann(x)
+        counts = snn(x[None].expand(256, *x.shape)).cumsum(0)
+    agree = {
+        T: (counts[T - 1].argmax(1) == ann_out.argmax(1)).float().mean().item() for T in (4, 256)
+    }
+    assert agree[256] >= 0.9, agree
+    assert agree[256] > agree[4], agree
+    lam = conversion.activation_scales(ann, x, percentile=100)
+    with torch.no_grad():
+        stem = ann[2](ann[1](ann[0](x)))
+        rate = snn[2](snn[1](snn[0](x[None].expand(256, *x.shape)))).mean(0)
+    assert (rate - (ann[3](stem) / lam[2]).clamp(max=1)).abs().mean() < 0.02
+
+
+def test_bad_residual_input_is_rejected():
+    with pytest.raises(ValueError, match="cout"):
+        conversion.ReLUBasicBlock(4, 0)
+    with pytest.raises(ValueError, match="blocks"):
+        conversion.relu_resnet(blocks=(2, 0))
+    with pytest.raises(ValueError, match="width"):
+        conversion.relu_resnet(width=0)
+    with pytest.raises(TypeError, match="ReLUBasicBlock"):
+        conversion.convert(
+            nn.Sequential(nn.Conv2d(1, 2, 3), nn.MaxPool2d(2)), torch.rand(4, 1, 8, 8)
+        )
