@@ -24,6 +24,7 @@ import torch.nn.functional as F
 
 from ._checks import check_positive, check_tensor
 from .surrogate import Surrogate
+from .training import ce_count_loss  # the training default: CE on spike counts
 
 # --- 1. Which layers are measured -----------------------------------------------------------
 
@@ -45,13 +46,11 @@ def _resolve(model, layers):
     return [(named.get(m, f"layer{i}"), m) for i, m in enumerate(layers)]
 
 
+COUNT_LOSS = ce_count_loss()  # the default loss below: cross-entropy on spike counts
+
+
 def _first(output):
     return output[0] if isinstance(output, tuple | list) else output
-
-
-def count_loss(output, target):
-    """Cross-entropy on spike counts, ``CE(Σ_t spk[t], y)``: the training default."""
-    return F.cross_entropy(_first(output).sum(0), target)
 
 
 # --- 2. Gradient flow -----------------------------------------------------------------------
@@ -63,7 +62,7 @@ class GradientMonitor:
     Use as a context manager around a forward and backward pass::
 
         with GradientMonitor(model) as mon:
-            loss = count_loss(model(x), y)
+            loss = COUNT_LOSS(model(x), y)
             loss.backward()
         mon.norms    # [layers, T]: RMS over batch and neurons of ∂L/∂x_l[t]
 
@@ -112,7 +111,7 @@ class GradientMonitor:
         )
 
 
-def gradient_norms(model, x, target, loss_fn=count_loss, layers=None):
+def gradient_norms(model, x, target, loss_fn=COUNT_LOSS, layers=None):
     """Gradient RMS norm per spiking layer and time step for one batch: a ``[layers, T]`` tensor.
 
     Runs one forward pass and ``torch.autograd.grad`` (so no ``.grad`` is left on the parameters)
@@ -164,7 +163,7 @@ def set_surrogate_scale(model, scale):
     return model
 
 
-def tune_surrogate_scale(model, x, target, scales=None, loss_fn=count_loss, layers=None):
+def tune_surrogate_scale(model, x, target, scales=None, loss_fn=COUNT_LOSS, layers=None):
     """Choose the surrogate scale whose first-to-last gradient ratio is closest to 1.
 
     Tries each scale (default 25 values from 0.1 to 10, log-spaced), measures
@@ -252,7 +251,6 @@ def activity(model, x, layers=None):
 
 __all__ = [
     "spiking_layers",
-    "count_loss",
     "GradientMonitor",
     "gradient_norms",
     "layer_norms",

@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch import nn
 
-from spikelearn import analysis, surrogate
+from spikelearn import analysis, surrogate, training
 from spikelearn.layers import Spiking, TimeFolded
 from spikelearn.models import spiking_mlp
 from spikelearn.neurons import LIF
@@ -29,7 +29,7 @@ def test_monitor_records_the_gradient_of_each_input_current_per_step():
     for name, layer in analysis.spiking_layers(net):
         layer.register_forward_hook(lambda m, a, o, name=name: currents.__setitem__(name, a[0]))
     with analysis.GradientMonitor(net) as mon:
-        loss = analysis.count_loss(net(x), y)
+        loss = training.ce_count_loss()(net(x), y)
         loss.backward(retain_graph=True)
     assert mon.names == [name for name, _ in analysis.spiking_layers(net)]
     grads = torch.autograd.grad(loss, [currents[n] for n in mon.names])
