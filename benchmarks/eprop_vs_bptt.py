@@ -70,7 +70,9 @@ def main():
     torch.set_num_threads(1)
     for dtype in (torch.float32, torch.float64):
         diff, size = single_layer(dtype)
-        print(f"one layer, {dtype}: max |e-prop - BPTT| = {diff:.2e}, relative to max |grad| {diff / size:.1e}")
+        print(
+            f"one layer, {dtype}: max |e-prop - BPTT| = {diff:.2e}, relative to max |grad| {diff / size:.1e}"
+        )
     print("recurrent layer, 50 LIF, T=100: cosine(e-prop, BPTT) [all weights / W_in only]")
     for rec_scale in (0.0, 0.5, 1.0, 2.0):
         rows = [recurrent(seed, rec_scale) for seed in range(5)]

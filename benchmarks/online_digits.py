@@ -56,7 +56,9 @@ def main():
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    print(f"digits, direct encoding, T={args.steps}, {args.epochs} epochs, {args.threads} thread(s)")
+    print(
+        f"digits, direct encoding, T={args.steps}, {args.epochs} epochs, {args.threads} thread(s)"
+    )
     for seed in args.seeds:
         row = []
         for method in ("online", "bptt"):
