@@ -181,9 +181,9 @@ def test_online_training_learns():
     x_seq[:, torch.arange(30), targets] += 1.0  # the class is the input channel that is on
     opt = torch.optim.Adam(layers.parameters(), lr=0.02)
     losses = [
-        online.train_online(layers, x_seq, targets, nn.CrossEntropyLoss(), opt) for _ in range(40)
+        online.train_online(layers, x_seq, targets, nn.CrossEntropyLoss(), opt) for _ in range(15)
     ]
-    assert losses[-1] < 0.1 * losses[0]
+    assert losses[-1] < 0.2 * losses[0]
 
 
 def test_bad_input_raises_named_errors():
