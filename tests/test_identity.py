@@ -11,15 +11,15 @@ import types
 from pathlib import Path
 
 import nbformat
+import pytest
+from IPython.core.inputtransformer2 import TransformerManager
+
+import spikelearn
 
 try:
     import tomllib
 except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
-import pytest
-from IPython.core.inputtransformer2 import TransformerManager
-
-import spikelearn
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted(ROOT.glob("tutorials/[0-9][0-9]_*.ipynb"))
