@@ -13,19 +13,31 @@ _dst.mkdir()
 for nb in sorted((ROOT / "tutorials").glob("[0-9][0-9]_*.ipynb")):
     shutil.copy2(nb, _dst / nb.name)
 
-project = "spikelearn"
+project = "spikelearn"  # the import name; the distribution is pyproject's [project] name
 author = "the spikelearn developers"
 copyright = "2026, the spikelearn developers"
 
+# Formulas are typeset by MathJax, which the built pages load from a CDN (jsDelivr) at view time:
+# the docs build offline, but read offline they show the LaTeX source (docs/developers.md).
 extensions = ["myst_nb", "sphinx.ext.autodoc", "sphinx.ext.napoleon", "sphinx.ext.mathjax"]
 nb_execution_mode = "off"  # render the outputs committed with each notebook; nbval checks them
 nb_merge_streams = True
 myst_enable_extensions = ["dollarmath", "amsmath"]
 exclude_patterns = ["_build", "**.ipynb_checkpoints"]
 suppress_warnings = ["mystnb.unknown_mime_type"]
+# Widget state is stripped from the committed notebooks, so a widget view would render as nothing:
+# show the PNG frame each spikelearn explorer puts in its display data instead.
+nb_mime_priority_overrides = [("*", "application/vnd.jupyter.widget-view+json", None)]
 
 autodoc_member_order = "bysource"
-autodoc_default_options = {"members": True, "show-inheritance": False}
+autodoc_default_options = {
+    "members": True,
+    "show-inheritance": False,
+    # torch.nn.Module's own methods (extra_repr, forward, ...) are not part of our API pages
+    "exclude-members": "extra_repr, training, dump_patches, call_super_init",
+}
+# An override without its own docstring (forward, extra_repr) must not show nn.Module's text.
+autodoc_inherit_docstrings = False
 autodoc_typehints = "none"
 napoleon_google_docstring = True
 napoleon_numpy_docstring = False

@@ -7,35 +7,54 @@ keeps what it computed, so it can be driven from code and tested without a brows
     w.controls["beta"].value = 0.95   # the same as moving the slider
     w.result["spk"].sum()             # the spikes it just simulated
     w.figure                          # the matplotlib Figure it drew
+    w.png                             # that frame as PNG bytes, shown in the widget's Image
 
-The figures are plain ``matplotlib.figure.Figure`` objects, so they work headless (Agg).
+Every frame is rendered to PNG by the explorer itself (matplotlib's Agg, no pyplot), so it shows
+as an image in any kernel state and works headless. Its display data also carries that PNG, so a
+static page of an executed notebook (the docs, GitHub) shows the last frame where a live Jupyter
+shows the sliders.
 """
+
+import io
 
 import ipywidgets as widgets
 import torch
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from . import encoding, plot
+from ._checks import check_choice, check_int, check_range, check_tensor
 from .neurons import LIF
+
+# Controls sit in a grid that wraps: as many >= 340 px columns as fit, so every slider keeps a
+# draggable track (>= ~170 px) from a 1024 px window upwards, and one column below that.
+GRID = widgets.Layout(
+    grid_template_columns="repeat(auto-fill, minmax(340px, 1fr))", grid_gap="2px 24px"
+)
+DPI = 100
 
 
 class Explorer(widgets.VBox):
-    """Sliders on top, a figure below; ``update()`` runs on every change.
+    """Controls on top, the figure (a PNG ``ipywidgets.Image``) below; ``update()`` on every change.
 
     Attributes:
         controls: dict of the input widgets by name.
         result: dict of the tensors computed by the last update.
         figure: the matplotlib Figure of the last update.
-        output: the ``ipywidgets.Output`` the figure is shown in.
+        png: that figure as PNG bytes (what ``image`` shows).
+        image: the ``ipywidgets.Image`` the figure is shown in.
     """
 
     def __init__(self, controls, compute, draw, figsize):
         self.controls = controls
-        self.output = widgets.Output()
-        self.figure = Figure(figsize=figsize)
-        self.result = {}
+        self.figure = Figure(figsize=figsize, dpi=DPI)
+        FigureCanvasAgg(self.figure)
+        self.image = widgets.Image(format="png", layout=widgets.Layout(max_width="100%"))
+        self.result, self.png = {}, b""
         self._compute, self._draw = compute, draw
-        super().__init__([widgets.HBox(list(controls.values())), self.output])
+        for c in controls.values():
+            c.layout.width = "auto"
+        super().__init__([widgets.GridBox(list(controls.values()), layout=GRID), self.image])
         for c in controls.values():
             c.observe(lambda _change: self.update(), names="value")
         self.update()
@@ -46,22 +65,37 @@ class Explorer(widgets.VBox):
         return {name: c.value for name, c in self.controls.items()}
 
     def update(self):
-        """Recompute from the current control values and redraw."""
+        """Recompute from the current control values, redraw and re-render the PNG."""
         self.result = self._compute(**self.values)
         self.figure.clear()
         self._draw(self.figure, self.result, **self.values)
-        from IPython import get_ipython  # IPython comes with ipywidgets
-        from IPython.display import display
+        buf = io.BytesIO()
+        self.figure.savefig(buf, format="png", dpi=DPI)
+        self.png = buf.getvalue()
+        self.image.value = self.png
 
-        if get_ipython() is not None:  # headless (tests, scripts): keep the figure, show nothing
-            self.output.clear_output(wait=True)
-            with self.output:
-                display(self.figure)
+    def _repr_mimebundle_(self, **kwargs):
+        """The widget for a live frontend, plus the current frame as PNG for static pages."""
+        import base64
+
+        data = super()._repr_mimebundle_(**kwargs)
+        data["image/png"] = base64.b64encode(self.png).decode("ascii")
+        return data
 
 
-def _slider(value, lo, hi, step, description, cls=widgets.FloatSlider):
-    style = {"description_width": "initial"}
+def _slider(name, value, lo, hi, step, description, cls=widgets.FloatSlider):
+    """A slider starting at ``value``, which must lie in its range (a slider would clamp it)."""
+    if cls is widgets.IntSlider:
+        check_int(name, value)
+    check_range(name, value, lo, hi)
+    style = {"description_width": "110px"}
     return cls(value=value, min=lo, max=hi, step=step, description=description, style=style)
+
+
+def _dropdown(name, value, options):
+    check_choice(name, value, options)
+    style = {"description_width": "110px"}
+    return widgets.Dropdown(options=list(options), value=value, description=name, style=style)
 
 
 def lif_explorer(beta=0.9, threshold=1.0, current=0.15, reset="subtract", num_steps=100):
@@ -70,17 +104,19 @@ def lif_explorer(beta=0.9, threshold=1.0, current=0.15, reset="subtract", num_st
     ``result`` holds ``cur``, ``mem`` and ``spk`` (each ``[T]``) and ``rate`` (spikes per step).
 
     Args:
-        beta, threshold, current, reset, num_steps: starting values of the controls.
+        beta, threshold, current, reset, num_steps: starting values of the controls; each must
+            lie in its slider's range (β in [0, 1], threshold in [0.1, 2], current in [0, 1.5],
+            num_steps an integer in [10, 300], reset "subtract" or "zero"), else ``ValueError``.
 
     Returns:
         An :class:`Explorer` (an ``ipywidgets.VBox``).
     """
     controls = {
-        "beta": _slider(beta, 0.0, 1.0, 0.01, "β (decay)"),
-        "threshold": _slider(threshold, 0.1, 2.0, 0.05, "threshold"),
-        "current": _slider(current, 0.0, 1.5, 0.01, "input current"),
-        "reset": widgets.Dropdown(options=["subtract", "zero"], value=reset, description="reset"),
-        "num_steps": _slider(num_steps, 10, 300, 10, "steps", widgets.IntSlider),
+        "beta": _slider("beta", beta, 0.0, 1.0, 0.01, "β (decay)"),
+        "threshold": _slider("threshold", threshold, 0.1, 2.0, 0.05, "threshold"),
+        "current": _slider("current", current, 0.0, 1.5, 0.01, "input current"),
+        "reset": _dropdown("reset", reset, ("subtract", "zero")),
+        "num_steps": _slider("num_steps", num_steps, 10, 300, 10, "steps", widgets.IntSlider),
     }
 
     def compute(beta, threshold, current, reset, num_steps):
@@ -126,8 +162,11 @@ def encoding_explorer(image=None, code="rate", num_steps=30, gain=1.0, tau=10.0,
     ``spikes`` (``[T, 1, H, W]``), ``counts`` (``[H, W]``) and ``total`` (spikes in the image).
 
     Args:
-        image: ``[H, W]`` intensities in [0, 1] (default: the first scikit-learn digit).
-        code, num_steps, gain, tau, threshold: starting values of the controls.
+        image: ``[H, W]`` intensities in [0, 1], a tensor or array (default: the first
+            scikit-learn digit).
+        code, num_steps, gain, tau, threshold: starting values of the controls; each must lie in
+            its slider's range (code one of :data:`CODES`, num_steps an integer in [5, 100], gain
+            in [0, 1], tau in [1, 50], threshold in [0.01, 0.99]), else ``ValueError``.
 
     Returns:
         An :class:`Explorer` (an ``ipywidgets.VBox``).
@@ -136,13 +175,21 @@ def encoding_explorer(image=None, code="rate", num_steps=30, gain=1.0, tau=10.0,
         from sklearn.datasets import load_digits
 
         image = torch.tensor(load_digits().images[0] / 16.0, dtype=torch.float32)
-    image = torch.as_tensor(image, dtype=torch.float32)
+    if not isinstance(image, torch.Tensor):
+        try:
+            image = torch.as_tensor(image, dtype=torch.float32)
+        except (TypeError, ValueError, RuntimeError):
+            raise TypeError(
+                f"image must be an [H, W] tensor or array, got {type(image).__name__}"
+            ) from None
+    image = check_tensor("image", image.detach().float().cpu(), min_dim=2, max_dim=2)
+    check_range("image", image, 0, 1)
     controls = {
-        "code": widgets.Dropdown(options=list(CODES), value=code, description="code"),
-        "num_steps": _slider(num_steps, 5, 100, 5, "steps", widgets.IntSlider),
-        "gain": _slider(gain, 0.0, 1.0, 0.05, "gain"),
-        "tau": _slider(tau, 1.0, 50.0, 1.0, "tau"),
-        "threshold": _slider(threshold, 0.01, 0.99, 0.01, "threshold"),
+        "code": _dropdown("code", code, CODES),
+        "num_steps": _slider("num_steps", num_steps, 5, 100, 5, "steps", widgets.IntSlider),
+        "gain": _slider("gain", gain, 0.0, 1.0, 0.05, "gain"),
+        "tau": _slider("tau", tau, 1.0, 50.0, 1.0, "tau"),
+        "threshold": _slider("threshold", threshold, 0.01, 0.99, 0.01, "threshold"),
     }
 
     def compute(code, num_steps, gain, tau, threshold):
