@@ -6,12 +6,15 @@ from pathlib import Path
 HERE = Path(__file__).parent
 ROOT = HERE.parent
 
-# The tutorials live in ../tutorials (where learners open them); copy them in for the build.
+# The tutorials live in ../tutorials (where learners open them); copy them in for the build,
+# with their figures, so a notebook's relative link `figures/NAME.png` works in JupyterLab and here.
 _dst = HERE / "tutorials"
 shutil.rmtree(_dst, ignore_errors=True)
 _dst.mkdir()
 for nb in sorted((ROOT / "tutorials").glob("[0-9][0-9]_*.ipynb")):
     shutil.copy2(nb, _dst / nb.name)
+if (ROOT / "tutorials" / "figures").is_dir():
+    shutil.copytree(ROOT / "tutorials" / "figures", _dst / "figures")
 
 project = "spikelearn"
 author = "the spikelearn developers"
