@@ -6,12 +6,15 @@ from pathlib import Path
 HERE = Path(__file__).parent
 ROOT = HERE.parent
 
-# The tutorials live in ../tutorials (where learners open them); copy them in for the build.
+# The tutorials live in ../tutorials (where learners open them); copy them in for the build,
+# with their figures, so a notebook's relative link `figures/NAME.png` works in JupyterLab and here.
 _dst = HERE / "tutorials"
 shutil.rmtree(_dst, ignore_errors=True)
 _dst.mkdir()
 for nb in sorted((ROOT / "tutorials").glob("[0-9][0-9]_*.ipynb")):
     shutil.copy2(nb, _dst / nb.name)
+if (ROOT / "tutorials" / "figures").is_dir():
+    shutil.copytree(ROOT / "tutorials" / "figures", _dst / "figures")
 
 project = "spikelearn"  # the import name; the distribution is pyproject's [project] name
 author = "the spikelearn developers"
@@ -22,7 +25,7 @@ copyright = "2026, the spikelearn developers"
 extensions = ["myst_nb", "sphinx.ext.autodoc", "sphinx.ext.napoleon", "sphinx.ext.mathjax"]
 nb_execution_mode = "off"  # render the outputs committed with each notebook; nbval checks them
 nb_merge_streams = True
-myst_enable_extensions = ["dollarmath", "amsmath"]
+myst_enable_extensions = ["dollarmath", "amsmath", "deflist"]  # deflist: the glossary
 exclude_patterns = ["_build", "**.ipynb_checkpoints"]
 suppress_warnings = ["mystnb.unknown_mime_type"]
 # Widget state is stripped from the committed notebooks, so a widget view would render as nothing:
