@@ -1,3 +1,26 @@
-"""spikelearn: learn spiking neural networks by running them."""
+"""spikelearn: learn spiking neural networks by running them.
+
+``import spikelearn as sl`` loads nothing else; a module is imported the first time it is used
+(``sl.neurons.LIF``), through the module ``__getattr__`` of PEP 562, so the package stays quick
+to import while every module is reachable from it.
+"""
+
+import importlib
 
 __version__ = "0.1.0"
+
+MODULES = (
+    "analysis", "conversion", "cost", "datasets", "encoding", "export", "integer", "layers",
+    "leak_aware", "models", "neurons", "norm", "plot", "quant", "surrogate", "training", "ttfs",
+    "widgets",
+)  # fmt: skip
+
+
+def __getattr__(name):
+    if name in MODULES:
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'spikelearn' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted([*globals(), *MODULES])

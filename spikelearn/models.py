@@ -21,8 +21,8 @@ from torch import nn
 from . import norm as _norm
 from ._checks import check_choice, check_int
 from .layers import Spiking, TimeFolded
+from .leak_aware import LeakAwareLIF
 from .neurons import LIF
-from .surrogate import LeakAwareLIF
 
 NORMS = ("none", "bn", "tdbn")
 NEURONS = ("lif", "leak_aware")

@@ -211,3 +211,42 @@ def test_wrong_rank_and_shape_raise():
         neurons.LIF(0.9).multi_step(torch.ones(5))
     with pytest.raises(ValueError, match=r"mem must have the shape of input_ \(2, 3\), got \(3,\)"):
         neurons.LIF(0.9)(torch.ones(2, 3), torch.zeros(3))
+
+
+@pytest.mark.parametrize("make", [
+    lambda: neurons.LIF(torch.rand(3)),
+    lambda: neurons.LIF(0.9, threshold=torch.rand(3) + 0.5),
+    lambda: neurons.IF(threshold=torch.rand(2, 3) + 0.5),
+    lambda: neurons.Synaptic(torch.rand(3), torch.rand(3)),
+])  # fmt: skip
+def test_repr_of_per_neuron_parameters(make):
+    # issue 12: repr(LIF(torch.rand(3))) raised "Unknown format code 'g' for object of type 'str'"
+    neuron = make()
+    text = repr(torch.nn.Sequential(neuron))
+    assert "tensor(" in text and type(neuron).__name__ in text
+
+
+def test_repr_of_scalar_parameters():
+    assert "beta=0.9, threshold=1.5" in repr(neurons.LIF(0.9, threshold=1.5))
+
+
+@pytest.mark.parametrize("neuron", [neurons.LIF(0.9), neurons.IF(), neurons.Synaptic(0.5, 0.9)])
+def test_zero_time_steps_raise_a_named_error(neuron):
+    # issue 12: LIF().multi_step(torch.zeros(0, 4, 3)) raised IndexError
+    with pytest.raises(ValueError, match=r"x_seq must have at least one time step.*\(0, 4, 3\)"):
+        neuron.multi_step(torch.zeros(0, 4, 3))
+
+
+@pytest.mark.parametrize("per_neuron", ["beta", "threshold"])
+def test_per_neuron_parameter_of_the_wrong_length_is_named(per_neuron):
+    kw = {
+        "beta": 0.9,
+        per_neuron: torch.rand(3) + 0.5 if per_neuron == "threshold" else torch.rand(3),
+    }
+    lif = neurons.LIF(**kw)
+    for run in (lambda: lif(torch.zeros(2, 4)), lambda: lif.multi_step(torch.zeros(5, 2, 4))):
+        with pytest.raises(ValueError, match=rf"{per_neuron} has shape \(3,\).*\(2, 4\).*\(4,\)"):
+            run()
+    syn = neurons.Synaptic(torch.rand(3), 0.9)
+    with pytest.raises(ValueError, match=r"alpha has shape \(3,\)"):
+        syn(torch.zeros(2, 4))

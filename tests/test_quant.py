@@ -264,3 +264,12 @@ def test_integer_path_rejects_unprepared_or_unsupported_models():
         quant.prepare_integer(small_net(), input_step=0.1)
     with pytest.raises(TypeError, match="nn.Sequential"):
         quant.prepare_integer(nn.Linear(3, 3))
+
+
+@pytest.mark.parametrize(("bits", "error"), [(0, ValueError), (2.5, TypeError), (-1, ValueError)])
+def test_quantize_checks_bits_when_a_scale_is_given(bits, error):
+    # issue 12: quantize(w, bits=0, scale=0.1) returned zeros, bits=2.5 returned ±1, silently
+    with pytest.raises(error, match="bits must be an integer"):
+        quant.quantize(torch.randn(5), bits=bits, scale=0.1)
+    with pytest.raises(error, match="bits must be an integer"):
+        quant.fake_quantize(torch.randn(5), bits=bits, scale=0.1)
