@@ -63,7 +63,7 @@ def encode(x, t_min=0.0, t_max=1.0):
     return t_max - x
 
 
-def _affine(op, x, weight=None, bias=True):
+def _weighted_sum(op, x, weight=None, bias=True):
     """``W·x + D`` for a ``nn.Linear`` or ``nn.Conv2d`` ``op`` (``weight`` overrides ``op.weight``)."""
     w = op.weight if weight is None else weight
     b = op.bias if bias else None
@@ -153,7 +153,7 @@ class TTFSNetwork(nn.Module):
                 elif kind == "flatten":
                     t = op(t)
                 elif kind == "spike":
-                    a = _affine(op, self.edges[layer + 1] - t)
+                    a = _weighted_sum(op, self.edges[layer + 1] - t)
                     layer += 1
                     peak = margin * a.max().item()
                     if peak > 0 and (peak > widths[layer] or not grow_only):
@@ -186,7 +186,7 @@ class TTFSNetwork(nn.Module):
             else:
                 w = op.weight if weight_bits is None else fake_quantize(op.weight, weight_bits)
                 t_min = e[layer + 1]
-                a = _affine(op, t_min - t, w)
+                a = _weighted_sum(op, t_min - t, w)
                 if kind == "out":
                     return a, times
                 layer += 1
@@ -244,7 +244,7 @@ def simulate(net, x, dt, record=False):
             d = op.bias.reshape((-1,) + (1,) * (t.dim() - 2))
             theta = (t_max - t_min) - d
             arrived = torch.zeros_like(t, dtype=torch.bool)
-            current = _affine(op, arrived.to(t.dtype), bias=False)  # no input has arrived yet
+            current = _weighted_sum(op, arrived.to(t.dtype), bias=False)  # no input has arrived yet
             v, spike, done = torch.zeros_like(current), torch.full_like(current, t_max), None
             grid, trace = [], []
             for k in range(math.floor((e[layer] - e[0]) / dt), math.ceil((t_max - e[0]) / dt) + 1):
@@ -260,7 +260,7 @@ def simulate(net, x, dt, record=False):
                     current = torch.ones_like(v)
                 elif bool((t <= tk).ne(arrived).any()):
                     arrived = t <= tk  # spikes that have arrived switch on their currents W_ij
-                    current = _affine(op, arrived.to(t.dtype), bias=False)
+                    current = _weighted_sum(op, arrived.to(t.dtype), bias=False)
                 if record:
                     grid.append(tk)
                     trace.append(v.clone())
