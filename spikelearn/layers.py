@@ -32,23 +32,24 @@ def weighted_layers(model):
     return [m for m in model.modules() if isinstance(m, WEIGHTED)]
 
 
-def _check_input(module, x):
-    """One time step ``x`` ``[N, ...]`` must fit a Linear/Conv: a named error, not torch's."""
+def check_fits(module, x, name="x_seq", where="with time folded into batch"):
+    """``x`` ``[N, ...]`` must fit a Linear/Conv ``module``: a named error, not torch's, naming
+    ``name`` (the caller's parameter) and the shape ``x`` has ``where``."""
     if isinstance(module, nn.Linear) and (x.dim() < 1 or x.shape[-1] != module.in_features):
         got = x.shape[-1] if x.dim() else 0
         raise ValueError(
-            f"x_seq does not fit {module}: expected {module.in_features} input features in the "
-            f"last dimension, got {got} (shape {tuple(x.shape)} with time folded into batch)"
+            f"{name} does not fit {module}: expected {module.in_features} input features in the "
+            f"last dimension, got {got} (shape {tuple(x.shape)} {where})"
         )
     if isinstance(module, nn.Conv1d | nn.Conv2d | nn.Conv3d):
         dims = {nn.Conv1d: 3, nn.Conv2d: 4, nn.Conv3d: 5}[type(module)]
         if x.dim() != dims or x.shape[1] != module.in_channels:
             raise ValueError(
-                f"x_seq must be [T, B, {module.in_channels}, ...] with {dims - 2} spatial "
-                f"dimensions for {module}, got shape {tuple(x.shape)} after folding time into batch"
+                f"{name} does not fit {module}: expected {module.in_channels} channels and "
+                f"{dims - 2} spatial dimensions, got shape {tuple(x.shape)} {where}"
             )
     if isinstance(module, WEIGHTED):
-        check_dtype("x_seq", x, module)
+        check_dtype(name, x, module)
 
 
 class TimeFolded(nn.Module):
@@ -70,7 +71,7 @@ class TimeFolded(nn.Module):
         check_sequence("x_seq", x_seq, finite=False, floating=False)  # integer inference too
         steps, batch = x_seq.shape[:2]
         x = x_seq.flatten(0, 1)
-        _check_input(self.module, x)
+        check_fits(self.module, x)
         y = self.module(x)
         return y.reshape(steps, batch, *y.shape[1:])
 
@@ -180,4 +181,5 @@ __all__ = [
     "unwrapped",
     "WEIGHTED",
     "weighted_layers",
+    "check_fits",
 ]
