@@ -67,6 +67,11 @@ class BatchNormThroughTime(nn.Module):
                 f"x_seq must have {self.num_features} channels in dimension 2, "
                 f"got shape {tuple(x_seq.shape)}"
             )
+        if self.training and x_seq.numel() // self.num_features < 2:
+            raise ValueError(
+                f"x_seq must hold more than one value per channel in training (over time, batch "
+                f"and space), got shape {tuple(x_seq.shape)}; use a larger batch or .eval()"
+            )
         x = x_seq.flatten(0, 1)  # fold time into batch: one set of statistics for every step
         y = F.batch_norm(
             x,

@@ -1,6 +1,7 @@
 """TTFS networks equal their ReLU networks (Stanojevic et al. 2024): exactness, simulators, errors."""
 
 import copy
+import warnings
 
 import pytest
 import torch
@@ -336,3 +337,56 @@ def test_unsupported_models_are_rejected(layers, error, match):
         ttfs.from_relu(nn.Sequential(*layers), x)
     with pytest.raises(TypeError, match="model must be an nn.Sequential, got Linear"):
         ttfs.from_relu(nn.Linear(4, 2), torch.rand(5, 4))
+
+
+def _mixed_scale_relu():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 8), nn.ReLU(), nn.Linear(8, 3))
+    with torch.no_grad():
+        model[0].weight.mul_(2e4)  # layer 1's window reaches ~1e4: float32 spacing ~1e-3 there
+        model[2].weight.mul_(1e-4)  # layer 2's window is narrow
+    return model
+
+
+def test_windows_float32_cannot_resolve_warn_and_float64_on_request_is_exact():
+    # issue 12: mixed-scale layers stack the windows; float32 lost the exact ReLU mapping silently
+    model, x = _mixed_scale_relu(), torch.rand(64, 4)
+    with pytest.warns(ttfs.TTFSPrecisionWarning, match="float64"):
+        ttfs.from_relu(model, x)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ttfs.TTFSPrecisionWarning)
+        net64 = ttfs.from_relu(model, x, dtype=torch.float64)
+    assert net64.edges.dtype == torch.float64
+    ref = model.double()(x.double())
+    torch.testing.assert_close(net64(x.double()), ref, rtol=1e-9, atol=1e-9)
+
+
+def test_saturated_test_activations_are_counted():
+    torch.manual_seed(1)
+    model = nn.Sequential(nn.Linear(4, 6), nn.ReLU(), nn.Linear(6, 2))
+    with torch.no_grad():
+        model[0].weight.abs_()  # brighter inputs drive every hidden neuron harder
+    x_train = torch.rand(32, 4) * 0.1
+    net = ttfs.from_relu(model, x_train)
+    net(x_train)
+    assert net.saturated == [0]  # the windows hold every training value (margin 1.5)
+    relu = torch.relu(model[0](torch.ones(8, 4)))
+    over = int((relu > net.edges[2] - net.edges[1]).sum())
+    net(torch.ones(8, 4))  # brighter than anything in training
+    assert net.saturated == [over] and over > 0
+
+
+def test_from_relu_rejects_zero_samples_and_mismatched_dtypes():
+    model = nn.Sequential(nn.Linear(4, 6), nn.ReLU(), nn.Linear(6, 2))
+    with pytest.raises(
+        ValueError, match=r"x_train must hold at least one sample, got shape \(0, 4\)"
+    ):
+        ttfs.from_relu(model, torch.rand(0, 4))
+    with pytest.raises(
+        TypeError,
+        match="x_train has dtype torch.float64 but Sequential's parameters are torch.float32",
+    ):
+        ttfs.from_relu(model, torch.rand(8, 4, dtype=torch.float64))
+    net = ttfs.from_relu(model, torch.rand(8, 4))
+    with pytest.raises(TypeError, match="x has dtype torch.float64"):
+        net(torch.rand(8, 4, dtype=torch.float64))
