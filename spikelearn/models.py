@@ -116,7 +116,7 @@ def spiking_mlp(
         norm: ``"none"``, ``"bn"`` (batch norm through time) or ``"tdbn"``.
         neuron: ``"lif"``, ``"leak_aware"`` or a :class:`Neurons`.
         return_mem: the output layer returns ``(spk, mem)``.
-        **neuron_options: ``beta``, ``threshold``, ``spike_grad``, ``reset_mechanism`` (see
+        neuron_options (keywords): ``beta``, ``threshold``, ``spike_grad``, ``reset_mechanism`` (see
             :class:`Neurons`).
     """
     check_int("in_features", in_features, low=1)
@@ -184,7 +184,7 @@ class SpikingBasicBlock(nn.Module):
         cin, cout: input and output channels.
         stride: stride of the first convolution (and of the 1x1 shortcut convolution, used when
             ``stride != 1`` or ``cin != cout``).
-        norm, neuron, **neuron_options: as :func:`spiking_mlp`.
+        norm, neuron, neuron_options: as :func:`spiking_mlp`.
     """
 
     def __init__(
@@ -245,7 +245,7 @@ def spiking_resnet(
         width: channels of the first stage.
         depth: weight layers, ``6n + 2`` (20, 32, 44, 56, ...).
         blocks: tuple of blocks per stage, overrides ``depth``.
-        norm, neuron, return_mem, **neuron_options: as :func:`spiking_mlp` (``norm="tdbn"`` by
+        norm, neuron, return_mem, neuron_options: as :func:`spiking_mlp` (``norm="tdbn"`` by
             default here).
     """
     check_int("in_channels", in_channels, low=1)
