@@ -12,7 +12,7 @@ __version__ = "0.1.0"
 MODULES = (
     "analysis", "conversion", "cost", "datasets", "encoding", "export", "integer", "layers",
     "leak_aware", "models", "neurons", "norm", "plot", "quant", "surrogate", "training", "ttfs",
-    "widgets",
+    "ttfs_simulation", "widgets",
 )  # fmt: skip
 
 

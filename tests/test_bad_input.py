@@ -26,6 +26,7 @@ from spikelearn import (  # noqa: E402
     surrogate,
     training,
     ttfs,
+    ttfs_simulation,
 )
 
 x2 = torch.rand(4, 3)
@@ -332,7 +333,7 @@ CASES = {
     ),
     "jitter sigma": (lambda: ttfs.jitter(x2, -1, 1.0), ValueError, "sigma must be in"),
     "simulate dt": (
-        lambda: ttfs.simulate(ttfs.from_relu(relu, x2), x2, dt=0),
+        lambda: ttfs_simulation.simulate(ttfs.from_relu(relu, x2), x2, dt=0),
         ValueError,
         "dt must be in",
     ),

@@ -98,3 +98,22 @@ def test_layer_type_errors():
         layers.TimeFolded(nn.Flatten())(torch.rand(4))
     with pytest.raises(TypeError, match="model must be an nn.Sequential"):
         layers.step_by_step(nn.Linear(2, 2), torch.rand(3, 1, 2))
+
+
+def test_unwrap_and_weighted_layers_are_the_one_definition():
+    # issue 12: quant, export, norm, conversion and cost each re-derived these
+    lin, lif = nn.Linear(3, 2), neurons.LIF(0.9)
+    net = nn.Sequential(layers.TimeFolded(lin), layers.Spiking(lif))
+    assert layers.unwrap(net[0]) is lin and layers.unwrap(net[1]) is lif
+    assert layers.unwrap(lin) is lin
+    assert layers.unwrapped(net) == [(net[0], lin), (net[1], lif)]
+    convs = nn.Sequential(nn.Conv1d(1, 1, 1), nn.Conv2d(1, 1, 1), nn.Conv3d(1, 1, 1), nn.ReLU())
+    assert layers.weighted_layers(nn.Sequential(net, convs)) == [lin, *convs[:3]]
+    with pytest.raises(TypeError, match="export supports Linear; got LIF at index 1"):
+        layers.unwrapped(net, (nn.Linear,), "export")
+
+
+def test_time_folded_runs_integer_tensors():
+    # integer inference folds time with TimeFolded too (no private copy)
+    x = torch.randint(0, 5, (3, 2, 4))
+    assert torch.equal(layers.TimeFolded(nn.Flatten())(x), x)

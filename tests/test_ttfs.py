@@ -7,7 +7,7 @@ import pytest
 import torch
 from torch import nn
 
-from spikelearn import quant, ttfs
+from spikelearn import quant, ttfs, ttfs_simulation
 
 
 @pytest.fixture(autouse=True)
@@ -129,7 +129,7 @@ def test_event_driven_and_discrete_time_simulators_agree_as_dt_shrinks():
     logits, times = net.run(x)
     errors = []
     for dt in (0.1, 0.01, 0.001):
-        d_logits, d_times, _ = ttfs.simulate(net, x, dt)
+        d_logits, d_times, _ = ttfs_simulation.simulate(net, x, dt)
         err = max((a - b).abs().max().item() for a, b in zip(times, d_times, strict=True))
         errors.append(max(err, (logits - d_logits).abs().max().item()))
     assert errors[0] > errors[1] > errors[2]
@@ -142,7 +142,7 @@ def test_discrete_time_conv_network_matches_the_event_driven_one():
     net = ttfs.from_relu(model, torch.rand(100, 1, 8, 8, dtype=torch.float64))
     x = torch.rand(2, 1, 8, 8, dtype=torch.float64)
     logits, times = net.run(x)
-    d_logits, d_times, _ = ttfs.simulate(net, x, 0.002)
+    d_logits, d_times, _ = ttfs_simulation.simulate(net, x, 0.002)
     assert max((a - b).abs().max().item() for a, b in zip(times, d_times, strict=True)) < 0.05
     assert (logits - d_logits).abs().max() < 0.05
 
@@ -152,7 +152,9 @@ def test_membrane_has_slope_one_after_t_min_and_fires_at_threshold():
     model = _mlp((10, 6, 3), bn=False).double()
     net = ttfs.from_relu(model, torch.rand(100, 10, dtype=torch.float64))
     dt = 0.001
-    _, times, traces = ttfs.simulate(net, torch.rand(1, 10, dtype=torch.float64), dt, record=True)
+    _, times, traces = ttfs_simulation.simulate(
+        net, torch.rand(1, 10, dtype=torch.float64), dt, record=True
+    )
     grid, v = traces[0]
     t_min, t_max = net.windows[1]
     after = grid >= t_min
@@ -309,7 +311,7 @@ def test_bad_inputs_and_windows_raise_clear_errors():
     with pytest.raises(ValueError, match=r"widths must be in \(0, inf\), got .*min -1"):
         net.set_windows([1.0, -1.0])
     with pytest.raises(ValueError, match=r"dt must be in \(0, inf\), got 0"):
-        ttfs.simulate(net, torch.rand(1, 4), 0.0)
+        ttfs_simulation.simulate(net, torch.rand(1, 4), 0.0)
     with pytest.raises(ValueError, match="bits must be an integer >= 1, got 0"):
         ttfs.quantize_times(torch.rand(3), 0.0, 1.0, 0)
     with pytest.raises(ValueError, match=r"sigma must be in \[0, inf\), got -0.1"):
@@ -390,3 +392,8 @@ def test_from_relu_rejects_zero_samples_and_mismatched_dtypes():
     net = ttfs.from_relu(model, torch.rand(8, 4))
     with pytest.raises(TypeError, match="x has dtype torch.float64"):
         net(torch.rand(8, 4, dtype=torch.float64))
+
+
+def test_old_simulate_name_still_works():
+    # tutorial 09 calls ttfs.simulate
+    assert ttfs.simulate is ttfs_simulation.simulate
