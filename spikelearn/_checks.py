@@ -69,11 +69,12 @@ def check_choice(name, value, choices):
     return value
 
 
-def check_tensor(name, x, min_dim=0, max_dim=None, finite=True):
-    """Raise ``TypeError`` for a non-float tensor, ``ValueError`` for a wrong rank or NaN/inf."""
+def check_tensor(name, x, min_dim=0, max_dim=None, finite=True, floating=True):
+    """Raise ``TypeError`` for a non-tensor (or, with ``floating``, a non-float tensor),
+    ``ValueError`` for a wrong rank or NaN/inf."""
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
-    if not x.is_floating_point():
+    if floating and not x.is_floating_point():
         raise TypeError(f"{name} must be a floating-point tensor, got dtype {x.dtype}")
     if x.dim() < min_dim or (max_dim is not None and x.dim() > max_dim):
         want = f"{min_dim}" if max_dim == min_dim else f">= {min_dim}"
@@ -83,7 +84,12 @@ def check_tensor(name, x, min_dim=0, max_dim=None, finite=True):
             f"{name} must have {want} dimensions, got shape {tuple(x.shape)} ({x.dim()} dims)"
         )
     # one reduction: a finite sum proves every entry finite (NaN and inf propagate into it)
-    if finite and not bool(torch.isfinite(x.sum())) and not bool(torch.isfinite(x).all()):
+    if (
+        finite
+        and x.is_floating_point()
+        and not bool(torch.isfinite(x.sum()))
+        and not bool(torch.isfinite(x).all())
+    ):
         bad = "NaN" if bool(torch.isnan(x).any()) else "inf"
         raise ValueError(f"{name} must be finite, got a tensor containing {bad}")
     return x
@@ -98,6 +104,44 @@ def check_same_shape(name, x, ref_name, ref):
     return x
 
 
+def check_sequence(name, x_seq, min_dim=2, finite=True, floating=True):
+    """``check_tensor`` for a time-major ``[T, B, ...]`` sequence, which needs ``T >= 1``."""
+    check_tensor(name, x_seq, min_dim=min_dim, finite=finite, floating=floating)
+    if x_seq.shape[0] < 1:
+        raise ValueError(
+            f"{name} must have at least one time step (T >= 1 in [T, B, ...]), "
+            f"got shape {tuple(x_seq.shape)}"
+        )
+    return x_seq
+
+
+def check_dtype(name, x, module):
+    """Raise ``TypeError`` unless ``x`` has the dtype of ``module``'s parameters (when it has any)."""
+    p = next(iter(module.parameters()), None)
+    if p is not None and p.is_floating_point() and x.dtype != p.dtype:
+        raise TypeError(
+            f"{name} has dtype {x.dtype} but {type(module).__name__}'s parameters are {p.dtype}; "
+            f"convert one to the other (e.g. {name}.to({p.dtype}) or model.to({x.dtype}))"
+        )
+    return x
+
+
+def check_broadcast(name, value, ref_name, ref):
+    """Raise ``ValueError`` unless the per-neuron ``value`` broadcasts to ``ref``'s shape."""
+    if value.numel() == 1:
+        return value
+    try:
+        ok = torch.broadcast_shapes(value.shape, ref.shape) == ref.shape
+    except RuntimeError:
+        ok = False
+    if not ok:
+        raise ValueError(
+            f"{name} has shape {tuple(value.shape)}, which does not broadcast to {ref_name}'s shape "
+            f"{tuple(ref.shape)}: give one value or one per neuron (e.g. shape {tuple(ref.shape[-1:])})"
+        )
+    return value
+
+
 __all__ = [
     "check_range",
     "check_positive",
@@ -106,4 +150,7 @@ __all__ = [
     "check_choice",
     "check_tensor",
     "check_same_shape",
+    "check_sequence",
+    "check_dtype",
+    "check_broadcast",
 ]

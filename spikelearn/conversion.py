@@ -36,12 +36,11 @@ from torch import nn
 
 from . import norm
 from ._checks import check_choice, check_int, check_range, check_tensor
-from .layers import Spiking, TimeFolded
+from .layers import WEIGHTED, Spiking, TimeFolded, weighted_layers
 from .neurons import IF
 
-WEIGHTED = (nn.Linear, nn.Conv2d)
 STATELESS = (nn.Flatten, nn.AvgPool2d, nn.AdaptiveAvgPool2d, nn.Dropout, nn.Identity)
-NORMS = (nn.BatchNorm1d, nn.BatchNorm2d)
+BATCH_NORMS = (nn.BatchNorm1d, nn.BatchNorm2d)  # the ANN's (norm.BATCH_NORMS adds the SNN's)
 
 
 class ReLUBasicBlock(nn.Module):
@@ -103,7 +102,7 @@ def _check_ann(ann):
     if not isinstance(ann, nn.Sequential):
         raise TypeError(f"ann must be an nn.Sequential, got {type(ann).__name__}")
     for m in ann:
-        if not isinstance(m, WEIGHTED + STATELESS + NORMS + (nn.ReLU, ReLUBasicBlock)):
+        if not isinstance(m, WEIGHTED + STATELESS + BATCH_NORMS + (nn.ReLU, ReLUBasicBlock)):
             raise TypeError(
                 f"conversion supports Linear, Conv2d, BatchNorm, ReLU, ReLUBasicBlock, Flatten, "
                 f"AvgPool2d and Dropout, got {type(m).__name__} (use AvgPool for MaxPool)"
@@ -113,12 +112,12 @@ def _check_ann(ann):
     return ann
 
 
-def fold_batchnorm(ann):
+def batchnorm_folded(ann):
     """A copy of ``ann`` with every BatchNorm1d/2d folded into the Linear/Conv2d just before it
     (:func:`spikelearn.norm.fold_batchnorm`): the same function as ``ann.eval()``, fewer layers."""
     folded = norm.fold_batchnorm(copy.deepcopy(_check_ann(ann)).eval())
     for before, m in zip([None, *folded[:-1]], folded, strict=True):
-        if isinstance(m, NORMS):
+        if isinstance(m, BATCH_NORMS):
             raise TypeError(
                 f"a {type(m).__name__} must directly follow a Linear/Conv2d to be folded, "
                 f"got it after {type(before).__name__ if before is not None else 'nothing'}"
@@ -143,7 +142,7 @@ def activation_scales(ann, x, percentile=99.9):
     check_tensor("x", x, min_dim=2)
     check_range("percentile", percentile, low=0, high=100, low_open=True)
     scales, h = [], x
-    for i, m in enumerate(fold_batchnorm(ann)):
+    for i, m in enumerate(batchnorm_folded(ann)):
         if isinstance(m, ReLUBasicBlock):
             inner = m.branch[:3](h)  # conv, (folded batch norm), ReLU
             scales.append(_percentile(inner, percentile, f"layer {i} (branch)"))
@@ -160,12 +159,6 @@ def _scaled(layer, lam_in, lam_out):
     if layer.bias is not None:
         layer.bias.div_(lam_out)
     return TimeFolded(layer)
-
-
-def _weighted(module):
-    if isinstance(module, nn.Identity):  # an identity shortcut is the 1x1 convolution I
-        return []
-    return [m for m in module.modules() if isinstance(m, WEIGHTED)]
 
 
 @torch.no_grad()
@@ -192,14 +185,14 @@ def convert(ann, x, percentile=99.9, reset_mechanism="subtract"):
         return Spiking(IF(threshold=1.0, reset_mechanism=reset_mechanism))
 
     layers, prev = [], 1.0
-    for m in fold_batchnorm(ann):
+    for m in batchnorm_folded(ann):
         if isinstance(m, WEIGHTED):
             lam = next(scales)
             layers += [_scaled(m, prev, lam), neurons()]
             prev = lam
         elif isinstance(m, ReLUBasicBlock):
-            (conv1, conv2), shortcut = _weighted(m.branch), _weighted(m.shortcut)
-            if not shortcut:
+            (conv1, conv2), shortcut = weighted_layers(m.branch), weighted_layers(m.shortcut)
+            if not shortcut:  # an identity shortcut is the 1x1 convolution I
                 shortcut = [nn.Conv2d(conv1.in_channels, conv1.in_channels, 1, bias=False)]
                 shortcut[0].weight.copy_(torch.eye(conv1.in_channels)[:, :, None, None])
             mid, out = next(scales), next(scales)
@@ -216,6 +209,6 @@ __all__ = [
     "ReLUBasicBlock",
     "activation_scales",
     "convert",
-    "fold_batchnorm",
+    "batchnorm_folded",
     "relu_resnet",
 ]

@@ -104,13 +104,17 @@ def latency_times(x, num_steps, tau=1.0, threshold=0.01, linear=False, normalize
 
     * log (default): an RC neuron charged by a constant current ``x`` reaches ``threshold`` at
       ``t = tau·ln(x / (x - threshold))``; inputs at or below ``threshold`` are treated as
-      ``threshold + 1e-7`` (they come last).
-    * linear: ``t = tau·(1 - x)``, capped at ``tau·(1 - threshold)``.
+      ``threshold + 1e-7`` (they come last, at ``t_thr``, the time of that input).
+    * linear: ``t = tau·(1 - x)``, capped at ``tau·(1 - threshold)``: ``x = 1`` at 0 and every
+      input at or below ``threshold`` (``x = 0`` too) at ``tau·(1 - threshold)``.
 
-    ``normalize=True`` stretches the code over the window: the latest possible spike lands on
-    step ``T - 1`` (linear: ``tau = T - 1``; log: divide by the time of an input at threshold).
-    snnTorch's log code divides by the batch's largest time instead; both agree whenever the batch
-    holds an input below threshold (every digit image has a black background).
+    ``normalize=True`` stretches the code over the window. Linear: ``tau = T - 1``, so the latest
+    spike lands at ``(T - 1)·(1 - threshold)``, as in snnTorch. Log: ``t·(T - 1) / t_thr``, so
+    inputs at or below ``threshold`` land exactly on step ``T - 1``; ``t_thr`` is computed in
+    ``x``'s dtype with the same operations as every other time. snnTorch divides by the batch's
+    largest time instead (a sample's code then depends on the rest of the batch); the two are
+    equal, bit for bit, whenever the batch holds an input at or below threshold (every digit image
+    has a black background). Everything else equals ``snntorch.spikegen.latency_code``.
 
     Args:
         x: intensities ``[B, ...]`` in [0, 1].
@@ -121,7 +125,7 @@ def latency_times(x, num_steps, tau=1.0, threshold=0.01, linear=False, normalize
         normalize: spread the spike times over ``[0, T - 1]``.
 
     Returns:
-        Spike times ``[B, ...]`` as floats.
+        Spike times ``[B, ...]`` as floats (``x``'s dtype).
     """
     check_tensor("x", x, min_dim=1)
     check_probability("x", x)
@@ -131,11 +135,16 @@ def latency_times(x, num_steps, tau=1.0, threshold=0.01, linear=False, normalize
     if linear:
         tau = num_steps - 1 if normalize else tau
         return (tau * (1 - x)).clamp(max=tau * (1 - threshold))
-    eps = 1e-7
-    x = x.clamp(min=threshold + eps)
-    t = tau * torch.log(x / (x - threshold))
-    if normalize:
-        t = t * (num_steps - 1) / (tau * math.log((threshold + eps) / eps))
+    eps = 1e-7  # snnTorch's epsilon
+
+    def times(v):
+        v = v.clamp(min=threshold + eps)
+        return tau * torch.log(v / (v - threshold))
+
+    t = times(x)
+    if normalize:  # the operations of snnTorch's normalisation, with t_thr for the batch maximum
+        t_thr = times(torch.zeros((), dtype=x.dtype, device=x.device))
+        t = t * (num_steps - 1) / t_thr
     return t
 
 
@@ -144,8 +153,9 @@ def latency(x, num_steps, tau=1.0, threshold=0.01, linear=False, normalize=False
 
     The spike time is ``latency_times(...)`` rounded to the nearest step (as snnTorch does). A time
     later than the last step ``T - 1`` means no spike in the window; ``clip=True`` also silences
-    inputs below ``threshold`` (otherwise they fire last). Same definition as
-    ``snntorch.spikegen.latency`` (which raises for times past the window unless ``bypass=True``).
+    inputs below ``threshold`` (otherwise they fire last). Equal to
+    ``snntorch.spikegen.latency(..., bypass=True)`` (snnTorch raises for times past the window
+    without ``bypass``), except for the log code's normaliser (see :func:`latency_times`).
 
     Args:
         x: intensities ``[B, ...]`` in [0, 1].

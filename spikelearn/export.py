@@ -18,6 +18,18 @@ restored by :func:`from_nir` (a NIR file without it gets NIR's reset to zero).
 Surrogate gradients are a training device, not part of the network: imported neurons get the
 default one.
 
+Portability. :func:`from_nir` reads back every graph :func:`to_nir` writes, bit for bit. Other NIR
+readers see only the NIR fields: they reset to ``v_reset = 0`` (not spikelearn's default
+subtraction), and snnTorch's importer (``snntorch.import_from_nir``) also refuses per-neuron
+thresholds and IF nodes (it asserts ``r = 1``). The subset snnTorch's importer runs with the same
+spikes, bit for bit (``tests/test_export.py`` checks it), is: ``Linear`` layers (with or without
+bias) and ``LIF(beta, threshold, reset_mechanism="zero")`` neurons with ``beta < 1`` (one, or one
+per neuron) and one threshold per layer; its importer does not run Conv2d/AvgPool2d/Flatten chains
+from spikelearn exports as they were (a shape error), so those are outside the subset too. (snnTorch resets in the step of the spike, ``reset_delay=False``; the spikes
+are the same as spikelearn's zero reset, the membrane trace shows the reset one step earlier.)
+:func:`to_nir` warns with :class:`NIRPortabilityWarning` when a graph leaves that subset, and
+``strict=True`` raises instead.
+
 ``nir`` is an optional dependency (``pip install nir``)::
 
     graph = to_nir(net, input_shape=(1, 8, 8))
@@ -25,15 +37,40 @@ default one.
     net2 = from_nir(nir.read("net.nir"))      # the same spikes as ``net``
 """
 
+import warnings
+
 import numpy as np
 import torch
 from torch import nn
 
-from ._checks import check_positive
-from .layers import Spiking, TimeFolded
+from ._checks import check_int, check_positive
+from .layers import Spiking, TimeFolded, check_fits, unwrapped
 from .neurons import IF, LIF
 
 DT = 1e-4  # the Euler step snnTorch's NIR export and import assume
+PORTABLE = (nn.Linear, LIF)  # with the conditions of _portability: snnTorch's importer, bit for bit
+
+
+class NIRPortabilityWarning(UserWarning):
+    """A NIR graph that other readers (snnTorch's importer) would simulate differently."""
+
+
+def _portability(i, layer):
+    """Why layer ``i`` is outside the subset snnTorch's importer reproduces (empty if inside)."""
+    if not isinstance(layer, PORTABLE):
+        return [f"layer {i} ({type(layer).__name__}) is not in the tested subset (Linear, LIF)"]
+    if isinstance(layer, nn.Linear):
+        return []
+    issues = []
+    if type(layer) is IF or bool((layer.beta.clamp(0, 1) == 1).all()):
+        issues.append(f"layer {i} is an IF node (snnTorch's importer asserts r = 1)")
+    if layer.reset_mechanism != "zero":
+        issues.append(
+            f"layer {i} resets by {layer.reset_mechanism!r}; other readers reset to v_reset = 0"
+        )
+    if layer.threshold.numel() != 1:
+        issues.append(f"layer {i} has per-neuron thresholds (snnTorch's importer needs one)")
+    return issues
 
 
 def _nir():
@@ -87,28 +124,36 @@ def _node(layer, shape, dt):
 
 
 @torch.no_grad()
-def to_nir(model, input_shape, dt=DT):
+def to_nir(model, input_shape, dt=DT, strict=False):
     """A ``nir.NIRGraph`` of an ``nn.Sequential`` of ``layers.TimeFolded`` / ``layers.Spiking``.
 
     Args:
         model: the trained network (Linear/Conv2d/Flatten/AvgPool2d layers, LIF/IF neurons).
         input_shape: one sample's shape without time and batch, e.g. ``(1, 8, 8)`` or ``(64,)``.
         dt: the Euler step that maps ``β`` to ``τ`` (snnTorch's ``1e-4`` by default).
+        strict: raise ``ValueError`` instead of warning (:class:`NIRPortabilityWarning`) when
+            the graph leaves the subset other readers simulate the same way (module docstring).
     """
     nir = _nir()
     check_positive("dt", dt)
-    if not isinstance(model, nn.Sequential):
-        raise TypeError(f"model must be an nn.Sequential, got {type(model).__name__}")
-    shape = tuple(int(s) for s in input_shape)
+    if isinstance(input_shape, int) or not hasattr(input_shape, "__iter__"):
+        raise TypeError(f"input_shape must be a tuple of ints, got {input_shape!r}")
+    shape = tuple(check_int("input_shape", s, low=1) for s in input_shape)
+    pairs = unwrapped(model)  # checks the container before any node is built
     nodes, x = {"input": nir.Input(input_type={"input": np.array(shape)})}, torch.zeros(1, *shape)
-    for i, m in enumerate(model):
-        if not isinstance(m, TimeFolded | Spiking):
-            raise TypeError(f"model layers must be TimeFolded or Spiking, got {type(m).__name__}")
-        layer = m.module if isinstance(m, TimeFolded) else m.neuron
+    issues = []
+    for i, (m, layer) in enumerate(pairs):
+        issues += _portability(i, layer)
         nodes[str(i)] = _node(layer, x.shape[1:], dt)
         if isinstance(m, TimeFolded):
+            check_fits(layer, x, "input_shape", f"for input_shape={shape}")
             x = layer(x)
     nodes["output"] = nir.Output(output_type={"output": np.array(x.shape[1:])})
+    if issues:
+        message = "the NIR graph is not portable: " + "; ".join(issues)
+        if strict:
+            raise ValueError(message)
+        warnings.warn(message, NIRPortabilityWarning, stacklevel=3)  # past no_grad
     names = list(nodes)
     return nir.NIRGraph(
         nodes=nodes, edges=list(zip(names[:-1], names[1:], strict=True)), metadata={}
@@ -189,4 +234,4 @@ def from_nir(graph, dt=DT):
     return nn.Sequential(*layers)
 
 
-__all__ = ["DT", "to_nir", "from_nir"]
+__all__ = ["DT", "NIRPortabilityWarning", "to_nir", "from_nir"]

@@ -22,7 +22,34 @@ Both give exactly the same numbers as looping over time steps; they just run fas
 import torch
 from torch import nn
 
-from ._checks import check_tensor
+from ._checks import check_dtype, check_sequence
+
+WEIGHTED = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)  # "the layers with weights", everywhere
+
+
+def weighted_layers(model):
+    """Every Linear/Conv module inside ``model`` (:data:`WEIGHTED`), in order."""
+    return [m for m in model.modules() if isinstance(m, WEIGHTED)]
+
+
+def check_fits(module, x, name="x_seq", where="with time folded into batch"):
+    """``x`` ``[N, ...]`` must fit a Linear/Conv ``module``: a named error, not torch's, naming
+    ``name`` (the caller's parameter) and the shape ``x`` has ``where``."""
+    if isinstance(module, nn.Linear) and (x.dim() < 1 or x.shape[-1] != module.in_features):
+        got = x.shape[-1] if x.dim() else 0
+        raise ValueError(
+            f"{name} does not fit {module}: expected {module.in_features} input features in the "
+            f"last dimension, got {got} (shape {tuple(x.shape)} {where})"
+        )
+    if isinstance(module, nn.Conv1d | nn.Conv2d | nn.Conv3d):
+        dims = {nn.Conv1d: 3, nn.Conv2d: 4, nn.Conv3d: 5}[type(module)]
+        if x.dim() != dims or x.shape[1] != module.in_channels:
+            raise ValueError(
+                f"{name} does not fit {module}: expected {module.in_channels} channels and "
+                f"{dims - 2} spatial dimensions, got shape {tuple(x.shape)} {where}"
+            )
+    if isinstance(module, WEIGHTED):
+        check_dtype(name, x, module)
 
 
 class TimeFolded(nn.Module):
@@ -41,9 +68,11 @@ class TimeFolded(nn.Module):
 
     def forward(self, x_seq):
         """``[T, B, ...] -> [T, B, ...]``: ``module`` applied to ``x_seq.flatten(0, 1)``."""
-        check_tensor("x_seq", x_seq, min_dim=2, finite=False)
+        check_sequence("x_seq", x_seq, finite=False, floating=False)  # integer inference too
         steps, batch = x_seq.shape[:2]
-        y = self.module(x_seq.flatten(0, 1))
+        x = x_seq.flatten(0, 1)
+        check_fits(self.module, x)
+        y = self.module(x)
         return y.reshape(steps, batch, *y.shape[1:])
 
 
@@ -73,7 +102,7 @@ class Spiking(nn.Module):
 
     def forward(self, x_seq):
         """``[T, B, ...]`` currents to ``[T, B, ...]`` spikes (and membranes if ``return_mem``)."""
-        check_tensor("x_seq", x_seq, min_dim=2, finite=False)  # the neuron checks the values
+        check_sequence("x_seq", x_seq, finite=False)  # the neuron checks the values
         out = self.neuron.multi_step(x_seq)
         spk, mem = out[0], out[-1]
         self.mem = mem.detach()
@@ -81,6 +110,38 @@ class Spiking(nn.Module):
 
     def extra_repr(self):
         return "return_mem=True" if self.return_mem else ""
+
+
+def unwrap(module):
+    """The layer a :class:`TimeFolded` (its ``module``) or :class:`Spiking` (its ``neuron``)
+    wraps; any other module as it is."""
+    if isinstance(module, TimeFolded):
+        return module.module
+    if isinstance(module, Spiking):
+        return module.neuron
+    return module
+
+
+def unwrapped(model, supported=None, what="this"):
+    """``[(wrapper, layer), ...]`` for an ``nn.Sequential`` of :class:`TimeFolded` / :class:`Spiking`.
+
+    ``supported`` (a tuple of types) limits the wrapped layers; ``what`` names the caller in the
+    error (e.g. ``"NIR export"``).
+    """
+    if not isinstance(model, nn.Sequential):
+        raise TypeError(f"model must be an nn.Sequential, got {type(model).__name__}")
+    pairs = []
+    for i, m in enumerate(model):
+        if not isinstance(m, TimeFolded | Spiking):
+            raise TypeError(
+                f"model layers must be TimeFolded or Spiking, got {type(m).__name__} at index {i}"
+            )
+        layer = unwrap(m)
+        if supported is not None and not isinstance(layer, supported):
+            names = ", ".join(t.__name__ for t in supported)
+            raise TypeError(f"{what} supports {names}; got {type(layer).__name__} at index {i}")
+        pairs.append((m, layer))
+    return pairs
 
 
 def step_by_step(model, x_seq):
@@ -91,7 +152,7 @@ def step_by_step(model, x_seq):
     (``Spiking`` layers of ``LIF``/``IF``); it is the slow loop that multi-step execution replaces,
     kept to compare the two (same numbers, different speed).
     """
-    check_tensor("x_seq", x_seq, min_dim=2)
+    check_sequence("x_seq", x_seq)
     if not isinstance(model, nn.Sequential):
         raise TypeError(f"model must be an nn.Sequential, got {type(model).__name__}")
     mems = [None] * len(model)
@@ -112,4 +173,13 @@ def step_by_step(model, x_seq):
     return torch.stack(outputs)
 
 
-__all__ = ["TimeFolded", "Spiking", "step_by_step"]
+__all__ = [
+    "TimeFolded",
+    "Spiking",
+    "step_by_step",
+    "unwrap",
+    "unwrapped",
+    "WEIGHTED",
+    "weighted_layers",
+    "check_fits",
+]

@@ -21,21 +21,49 @@ from torch import nn
 from . import norm as _norm
 from ._checks import check_choice, check_int
 from .layers import Spiking, TimeFolded
+from .leak_aware import LeakAwareLIF
 from .neurons import LIF
-from .surrogate import LeakAwareLIF
 
 NORMS = ("none", "bn", "tdbn")
 NEURONS = ("lif", "leak_aware")
 
 
-class _Neurons:
-    """Makes one fresh ``Spiking`` layer per call with the model's neuron settings."""
+class Neurons:
+    """The neuron settings of a model, given once: each call makes one fresh ``Spiking`` layer.
 
-    def __init__(self, neuron, beta, threshold, spike_grad, reset_mechanism):
-        self.kind = check_choice("neuron", neuron, NEURONS)
+    Every builder takes ``neuron=`` (a kind, or a ready ``Neurons``) plus these options as
+    keywords, e.g. ``spiking_mlp(64, neuron="leak_aware", beta=0.99)``.
+
+    Args:
+        kind: ``"lif"`` (:class:`spikelearn.neurons.LIF`) or ``"leak_aware"`` (hidden layers of
+            :class:`spikelearn.leak_aware.LeakAwareLIF`; the output layer stays a LIF with a
+            surrogate, read out by its membrane as in Lee et al. 2020 - use ``return_mem=True``
+            and ``training.ce_membrane_loss()``).
+        beta, threshold, spike_grad, reset_mechanism: the LIF parameters (see ``neurons.LIF``).
+    """
+
+    def __init__(self, kind="lif", beta=0.9, threshold=1.0, spike_grad=None,
+                 reset_mechanism="subtract"):  # fmt: skip
+        self.kind = check_choice("neuron", kind, NEURONS)
         self.beta, self.threshold = beta, threshold
         self.spike_grad, self.reset_mechanism = spike_grad, reset_mechanism
         self()  # validate the parameters now, with the neuron's own messages
+
+    @classmethod
+    def of(cls, neuron, options):
+        """``neuron`` as a :class:`Neurons`: a kind with ``options``, or a ready one (no options)."""
+        if isinstance(neuron, Neurons):
+            if options:
+                raise TypeError(
+                    f"give the neuron options either in neuron=Neurons(...) or as keywords, not "
+                    f"both; got neuron={neuron!r} and {sorted(options)}"
+                )
+            return neuron
+        allowed = ("beta", "threshold", "spike_grad", "reset_mechanism")
+        unknown = sorted(set(options) - set(allowed))
+        if unknown:
+            raise TypeError(f"unexpected keyword {unknown[0]!r}; neuron options are {allowed}")
+        return cls(neuron, **options)
 
     def __call__(self, return_mem=False, output=False):
         if self.kind == "leak_aware" and not output:
@@ -43,6 +71,12 @@ class _Neurons:
         else:
             cell = LIF(self.beta, self.threshold, self.spike_grad, self.reset_mechanism)
         return Spiking(cell, return_mem=return_mem)
+
+    def __repr__(self):
+        return (
+            f"Neurons({self.kind!r}, beta={self.beta!r}, threshold={self.threshold!r}, "
+            f"spike_grad={self.spike_grad!r}, reset_mechanism={self.reset_mechanism!r})"
+        )
 
 
 def _normalisation(kind, channels, threshold, alpha=1.0):
@@ -53,7 +87,7 @@ def _normalisation(kind, channels, threshold, alpha=1.0):
     return None
 
 
-def _weighted(layer, kind, channels, threshold, alpha=1.0):
+def _with_norm(layer, kind, channels, threshold, alpha=1.0):
     """``[TimeFolded(layer), normalisation]`` (no normalisation for ``"none"``)."""
     bn = _normalisation(kind, channels, threshold, alpha)
     return [TimeFolded(layer)] + ([bn] if bn is not None else [])
@@ -66,11 +100,8 @@ def spiking_mlp(
     depth=3,
     norm="none",
     neuron="lif",
-    beta=0.9,
-    threshold=1.0,
-    spike_grad=None,
-    reset_mechanism="subtract",
     return_mem=False,
+    **neuron_options,
 ):
     """A fully connected SNN with ``depth`` weight layers (``depth - 1`` hidden, width ``hidden``).
 
@@ -83,22 +114,21 @@ def spiking_mlp(
         hidden: width of every hidden layer.
         depth: number of weight layers, >= 1.
         norm: ``"none"``, ``"bn"`` (batch norm through time) or ``"tdbn"``.
-        neuron: ``"lif"`` or ``"leak_aware"`` (hidden layers of
-            :class:`spikelearn.surrogate.LeakAwareLIF`; the output layer stays a LIF with a
-            surrogate, read out by its membrane as in Lee et al. 2020 - use ``return_mem=True``
-            and ``training.ce_membrane_loss()``).
-        beta, threshold, spike_grad, reset_mechanism: neuron parameters (see ``neurons.LIF``).
+        neuron: ``"lif"``, ``"leak_aware"`` or a :class:`Neurons`.
         return_mem: the output layer returns ``(spk, mem)``.
+        neuron_options (keywords): ``beta``, ``threshold``, ``spike_grad``, ``reset_mechanism`` (see
+            :class:`Neurons`).
     """
     check_int("in_features", in_features, low=1)
     check_int("num_classes", num_classes, low=1)
     check_int("hidden", hidden, low=1)
     check_int("depth", depth, low=1)
     check_choice("norm", norm, NORMS)
-    make = _Neurons(neuron, beta, threshold, spike_grad, reset_mechanism)
+    make = Neurons.of(neuron, neuron_options)
+    threshold = make.threshold
     layers, width = [TimeFolded(nn.Flatten())], in_features
     for _ in range(depth - 1):
-        layers += _weighted(nn.Linear(width, hidden, bias=norm == "none"), norm, hidden, threshold)
+        layers += _with_norm(nn.Linear(width, hidden, bias=norm == "none"), norm, hidden, threshold)
         layers.append(make())
         width = hidden
     layers += [TimeFolded(nn.Linear(width, num_classes)), make(return_mem, output=True)]
@@ -118,11 +148,8 @@ def spiking_vgg(
     image_size=8,
     norm="tdbn",
     neuron="lif",
-    beta=0.9,
-    threshold=1.0,
-    spike_grad=None,
-    reset_mechanism="subtract",
     return_mem=False,
+    **neuron_options,
 ):
     """A VGG-style SNN: ``depth`` 3x3 convolutions, 2x2 average pooling after every ``pool_every``
     (the width doubles after each pooling), then a linear spiking output layer.
@@ -136,10 +163,11 @@ def spiking_vgg(
     check_int("pool_every", pool_every, low=1)
     check_int("image_size", image_size, low=1)
     check_choice("norm", norm, NORMS)
-    make = _Neurons(neuron, beta, threshold, spike_grad, reset_mechanism)
+    make = Neurons.of(neuron, neuron_options)
+    threshold = make.threshold
     layers, cin, size = [], in_channels, image_size
     for i in range(depth):
-        layers += _weighted(_conv(cin, width, 3, 1, norm), norm, width, threshold)
+        layers += _with_norm(_conv(cin, width, 3, 1, norm), norm, width, threshold)
         layers.append(make())
         cin = width
         if (i + 1) % pool_every == 0 and size >= 2:
@@ -156,7 +184,7 @@ class SpikingBasicBlock(nn.Module):
         cin, cout: input and output channels.
         stride: stride of the first convolution (and of the 1x1 shortcut convolution, used when
             ``stride != 1`` or ``cin != cout``).
-        norm, neuron, beta, threshold, spike_grad, reset_mechanism: as :func:`spiking_resnet`.
+        norm, neuron, neuron_options: as :func:`spiking_mlp`.
     """
 
     def __init__(
@@ -166,27 +194,25 @@ class SpikingBasicBlock(nn.Module):
         stride=1,
         norm="tdbn",
         neuron="lif",
-        beta=0.9,
-        threshold=1.0,
-        spike_grad=None,
-        reset_mechanism="subtract",
+        **neuron_options,
     ):
         super().__init__()
         check_int("cin", cin, low=1)
         check_int("cout", cout, low=1)
         check_int("stride", stride, low=1)
         check_choice("norm", norm, NORMS)
-        make_neuron = _Neurons(neuron, beta, threshold, spike_grad, reset_mechanism)
+        make_neuron = Neurons.of(neuron, neuron_options)
+        threshold = make_neuron.threshold
         half = _norm.RESIDUAL_ALPHA
         self.branch = nn.Sequential(
-            *_weighted(_conv(cin, cout, 3, stride, norm), norm, cout, threshold),
+            *_with_norm(_conv(cin, cout, 3, stride, norm), norm, cout, threshold),
             make_neuron(),
-            *_weighted(_conv(cout, cout, 3, 1, norm), norm, cout, threshold, alpha=half),
+            *_with_norm(_conv(cout, cout, 3, 1, norm), norm, cout, threshold, alpha=half),
         )
         self.shortcut = nn.Identity()
         if stride != 1 or cin != cout:
             self.shortcut = nn.Sequential(
-                *_weighted(_conv(cin, cout, 1, stride, norm), norm, cout, threshold, alpha=half)
+                *_with_norm(_conv(cin, cout, 1, stride, norm), norm, cout, threshold, alpha=half)
             )
         self.neuron = make_neuron()  # after the addition
 
@@ -203,11 +229,8 @@ def spiking_resnet(
     blocks=None,
     norm="tdbn",
     neuron="lif",
-    beta=0.9,
-    threshold=1.0,
-    spike_grad=None,
-    reset_mechanism="subtract",
     return_mem=False,
+    **neuron_options,
 ):
     """A ResNet-style SNN (CIFAR layout, He et al. 2016) with tdBN's residual blocks.
 
@@ -222,8 +245,8 @@ def spiking_resnet(
         width: channels of the first stage.
         depth: weight layers, ``6n + 2`` (20, 32, 44, 56, ...).
         blocks: tuple of blocks per stage, overrides ``depth``.
-        norm, neuron, beta, threshold, spike_grad, reset_mechanism, return_mem: as
-            :func:`spiking_mlp` (``norm="tdbn"`` by default here).
+        norm, neuron, return_mem, neuron_options: as :func:`spiking_mlp` (``norm="tdbn"`` by
+            default here).
     """
     check_int("in_channels", in_channels, low=1)
     check_int("width", width, low=1)
@@ -234,19 +257,16 @@ def spiking_resnet(
             raise ValueError(f"depth must be 6n + 2 (20, 32, 44, ...), got {depth}")
         blocks = ((depth - 2) // 6,) * 3
     blocks = tuple(check_int("blocks", b, low=1) for b in blocks)
-    make = _Neurons(neuron, beta, threshold, spike_grad, reset_mechanism)
-    layers = _weighted(_conv(in_channels, width, 3, 1, norm), norm, width, threshold)
+    make = Neurons.of(neuron, neuron_options)
+    threshold = make.threshold
+    layers = _with_norm(_conv(in_channels, width, 3, 1, norm), norm, width, threshold)
     layers.append(make())
     cin = width
     for stage, n in enumerate(blocks):
         cout = width * 2**stage
         for b in range(n):
             stride = 2 if stage > 0 and b == 0 else 1
-            layers.append(
-                SpikingBasicBlock(
-                    cin, cout, stride, norm, neuron, beta, threshold, spike_grad, reset_mechanism
-                )
-            )
+            layers.append(SpikingBasicBlock(cin, cout, stride, norm, make))
             cin = cout
     layers += [
         TimeFolded(nn.AdaptiveAvgPool2d(1)),
@@ -257,4 +277,12 @@ def spiking_resnet(
     return nn.Sequential(*layers)
 
 
-__all__ = ["NORMS", "NEURONS", "spiking_mlp", "spiking_vgg", "spiking_resnet", "SpikingBasicBlock"]
+__all__ = [
+    "NORMS",
+    "NEURONS",
+    "Neurons",
+    "spiking_mlp",
+    "spiking_vgg",
+    "spiking_resnet",
+    "SpikingBasicBlock",
+]

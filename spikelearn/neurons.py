@@ -22,7 +22,15 @@ import torch
 from torch import nn
 
 from . import surrogate as _surrogate
-from ._checks import check_choice, check_positive, check_probability, check_same_shape, check_tensor
+from ._checks import (
+    check_broadcast,
+    check_choice,
+    check_positive,
+    check_probability,
+    check_same_shape,
+    check_sequence,
+    check_tensor,
+)
 
 RESETS = ("subtract", "zero", "none")
 
@@ -64,6 +72,11 @@ class LIF(nn.Module):
             raise TypeError(f"spike_grad must be callable, got {type(spike_grad).__name__}")
         self.reset_mechanism = check_choice("reset_mechanism", reset_mechanism, RESETS)
 
+    def _check_parameters(self, x, x_name, names=("beta", "threshold")):
+        """Per-neuron parameters must broadcast to one time step's shape ``x``."""
+        for name in names:
+            check_broadcast(name, getattr(self, name), x_name, x)
+
     def _reset(self, mem):
         """r[t] = H(u[t-1] - V_th), detached: the reset carries no gradient (snnTorch's default)."""
         return (mem - self.threshold > 0).to(mem.dtype).detach()
@@ -84,11 +97,12 @@ class LIF(nn.Module):
             if mem is None
             else check_same_shape("mem", mem, "input_", input_)
         )
+        self._check_parameters(input_, "input_")
         mem = self._integrate(input_, mem, self._reset(mem))
         return self.spike_grad(mem - self.threshold), mem
 
     def multi_step(self, x_seq, mem=None):
-        """Run a whole ``[T, B, ...]`` input sequence; returns ``(spk_seq, mem_seq)``, both ``[T, B, ...]``.
+        """Run a whole ``[T, B, ...]`` input sequence (``T >= 1``); returns ``(spk_seq, mem_seq)``, both ``[T, B, ...]``.
 
         With a spikelearn surrogate this is one fused operation (:class:`_FusedLIF`): the same
         spikes and membranes as calling ``self(x, mem)`` step by step, bit for bit, and the same
@@ -96,7 +110,8 @@ class LIF(nn.Module):
         example one of snnTorch's surrogates), or a subclass that changes ``_integrate`` (such as
         ``quant.QuantLIF``), runs the plain step loop.
         """
-        check_tensor("x_seq", x_seq, min_dim=2)
+        check_sequence("x_seq", x_seq)
+        self._check_parameters(x_seq[0], "x_seq[0]")
         fusable = type(self)._integrate is LIF._integrate
         if fusable and isinstance(self.spike_grad, _surrogate.Surrogate):
             mem = torch.zeros_like(x_seq[0]) if mem is None else mem
@@ -113,9 +128,15 @@ class LIF(nn.Module):
         return torch.stack(spikes), torch.stack(mems)
 
     def extra_repr(self):
-        beta = self.beta.item() if self.beta.numel() == 1 else f"tensor{tuple(self.beta.shape)}"
-        thr = self.threshold.item() if self.threshold.numel() == 1 else "tensor"
-        return f"beta={beta:.4g}, threshold={thr:.4g}, reset={self.reset_mechanism!r}, spike_grad={self.spike_grad!r}"
+        return (
+            f"beta={_show(self.beta)}, threshold={_show(self.threshold)}, "
+            f"reset={self.reset_mechanism!r}, spike_grad={self.spike_grad!r}"
+        )
+
+
+def _show(value):
+    """A scalar as ``0.9``, a per-neuron tensor as ``tensor(shape)`` (for ``repr``)."""
+    return f"{value.item():.4g}" if value.numel() == 1 else f"tensor{tuple(value.shape)}"
 
 
 class _FusedLIF(torch.autograd.Function):
@@ -252,6 +273,7 @@ class Synaptic(LIF):
             if mem is None
             else check_same_shape("mem", mem, "input_", input_)
         )
+        self._check_parameters(input_, "input_", ("alpha", "beta", "threshold"))
         reset = self._reset(mem)
         syn = self.alpha.clamp(0, 1) * syn + input_
         mem = self.beta.clamp(0, 1) * mem + syn
@@ -262,8 +284,8 @@ class Synaptic(LIF):
         return self.spike_grad(mem - self.threshold), syn, mem
 
     def multi_step(self, x_seq, syn=None, mem=None):
-        """Run a ``[T, B, ...]`` sequence; returns ``(spk_seq, syn_seq, mem_seq)``."""
-        check_tensor("x_seq", x_seq, min_dim=2)
+        """Run a ``[T, B, ...]`` sequence (``T >= 1``); returns ``(spk_seq, syn_seq, mem_seq)``."""
+        check_sequence("x_seq", x_seq)
         out = []
         for x in x_seq:
             spk, syn, mem = self(x, syn, mem)

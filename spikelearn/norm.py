@@ -31,6 +31,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ._checks import check_int, check_positive, check_range, check_tensor
+from .layers import WEIGHTED, TimeFolded, unwrap
 
 
 class BatchNormThroughTime(nn.Module):
@@ -65,6 +66,11 @@ class BatchNormThroughTime(nn.Module):
             raise ValueError(
                 f"x_seq must have {self.num_features} channels in dimension 2, "
                 f"got shape {tuple(x_seq.shape)}"
+            )
+        if self.training and x_seq.numel() // self.num_features < 2:
+            raise ValueError(
+                f"x_seq must hold more than one value per channel in training (over time, batch "
+                f"and space), got shape {tuple(x_seq.shape)}; use a larger batch or .eval()"
             )
         x = x_seq.flatten(0, 1)  # fold time into batch: one set of statistics for every step
         y = F.batch_norm(
@@ -117,11 +123,11 @@ class TdBatchNorm(BatchNormThroughTime):
 
 RESIDUAL_ALPHA = 1 / math.sqrt(2)  # tdBN's α for the two branches of a residual sum
 
-_LINEAR = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear)
-_NORMS = (BatchNormThroughTime, nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
+BATCH_NORMS = (BatchNormThroughTime, nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
 
 
-def _affine(bn):
+def _scale_shift(bn):
+    """``(s, t)`` with ``bn(x) = s·x + t`` per channel in evaluation mode."""
     if isinstance(bn, BatchNormThroughTime):
         return bn.affine()
     scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
@@ -135,15 +141,15 @@ def fold_into(layer, bn):
 
         W' = W·s,  b' = b·s + t,   where bn(x) = s·x + t per output channel.
     """
-    if not isinstance(layer, _LINEAR):
+    if not isinstance(layer, WEIGHTED):
         raise TypeError(f"layer must be a Conv1d/2d/3d or Linear, got {type(layer).__name__}")
-    if not isinstance(bn, _NORMS):
+    if not isinstance(bn, BATCH_NORMS):
         raise TypeError(f"bn must be a batch-norm layer, got {type(bn).__name__}")
     out = layer.out_features if isinstance(layer, nn.Linear) else layer.out_channels
     if bn.num_features != out:
         raise ValueError(f"bn has {bn.num_features} channels but layer has {out} outputs")
     with torch.no_grad():
-        scale, shift = _affine(bn)
+        scale, shift = _scale_shift(bn)
         folded = copy.deepcopy(layer)
         folded.weight.mul_(scale.reshape(-1, *([1] * (layer.weight.dim() - 1))))
         bias = layer.bias if layer.bias is not None else torch.zeros(out)
@@ -154,9 +160,9 @@ def fold_into(layer, bn):
 def fold_batchnorm(model):
     """Fold every (conv/linear, batch norm) pair inside ``nn.Sequential`` containers, in place.
 
-    Either may be wrapped (e.g. ``spikelearn.layers.TimeFolded(conv)``, any wrapper keeping the
-    layer as ``.module``); the batch norm is replaced by ``nn.Identity``. Call it on a model in
-    evaluation mode: the outputs are unchanged up to float rounding. Returns ``model``.
+    Either may be wrapped in ``spikelearn.layers.TimeFolded``; the batch norm is replaced by
+    ``nn.Identity``. Call it on a model in evaluation mode: the outputs are unchanged up to float
+    rounding. Returns ``model`` (:func:`spikelearn.conversion.batchnorm_folded` returns a copy).
     """
     for module in list(model.modules()):
         if not isinstance(module, nn.Sequential):
@@ -164,13 +170,13 @@ def fold_batchnorm(model):
         names = list(module._modules)
         for first, second in zip(names, names[1:], strict=False):
             layer, bn = module._modules[first], module._modules[second]
-            inner, bn = getattr(layer, "module", layer), getattr(bn, "module", bn)
-            if isinstance(inner, _LINEAR) and isinstance(bn, _NORMS):
+            inner, bn = unwrap(layer), unwrap(bn)
+            if isinstance(inner, WEIGHTED) and isinstance(bn, BATCH_NORMS):
                 folded = fold_into(inner, bn)
-                if inner is layer:
-                    module._modules[first] = folded
-                else:
+                if isinstance(layer, TimeFolded):
                     layer.module = folded
+                else:
+                    module._modules[first] = folded
                 module._modules[second] = nn.Identity()
     return model
 
@@ -179,6 +185,7 @@ __all__ = [
     "BatchNormThroughTime",
     "TdBatchNorm",
     "RESIDUAL_ALPHA",
+    "BATCH_NORMS",
     "fold_into",
     "fold_batchnorm",
 ]

@@ -12,11 +12,28 @@ import torch
 from ._checks import check_tensor
 
 
-def _np(x):
-    """A tensor or array-like as a 1-D/2-D float numpy array (detached, on the CPU)."""
+def _np(x, name="x", dims=None):
+    """A tensor or array-like as a float numpy array (detached, on the CPU); ``dims`` the allowed
+    numbers of dimensions. Bad input names the parameter."""
     if isinstance(x, torch.Tensor):
         x = x.detach().cpu()
-    return np.asarray(x, dtype=float)
+    try:
+        a = np.asarray(x, dtype=float)
+    except (TypeError, ValueError) as err:
+        raise TypeError(
+            f"{name} must be a tensor or array of numbers, got {type(x).__name__} {x!r:.60}"
+        ) from err
+    if dims is not None and a.ndim not in dims:
+        want = " or ".join(f"{d}-D" for d in dims)
+        raise ValueError(f"{name} must be {want}, got shape {a.shape} ({a.ndim}-D)")
+    return a
+
+
+def _same_length(**arrays):
+    lengths = {name: len(a) for name, a in arrays.items()}
+    if len(set(lengths.values())) > 1:
+        have = ", ".join(f"{n} {k}" for n, k in lengths.items())
+        raise ValueError(f"{', '.join(lengths)} must have the same length (time steps), got {have}")
 
 
 def _axes(ax, figsize=(6, 2.5)):
@@ -38,13 +55,15 @@ def membrane(mem, threshold=None, spk=None, ax=None, label="membrane u[t]"):
     Returns:
         The Axes.
     """
+    mem = _np(mem, "mem", dims=(1, 2))
     ax = _axes(ax)
-    mem = _np(mem)
     ax.plot(np.arange(len(mem)), mem, label=label)
     if threshold is not None:
         ax.axhline(float(threshold), color="k", ls="--", lw=1, label="threshold")
     if spk is not None:
-        times = np.flatnonzero(_np(spk).reshape(len(mem), -1).any(axis=1))
+        spk = _np(spk, "spk", dims=(1, 2))
+        _same_length(mem=mem, spk=spk)
+        times = np.flatnonzero(spk.reshape(len(mem), -1).any(axis=1))
         top = np.nanmax(mem) if threshold is None else max(np.nanmax(mem), float(threshold))
         ax.plot(times, np.full(len(times), top * 1.08), "|", color="C3", ms=8, label="spikes")
     ax.set_xlabel("time step t")
@@ -68,13 +87,16 @@ def traces(cur, mem, spk, threshold=None, title=None):
     Returns:
         The Figure.
     """
+    cur, mem = _np(cur, "cur", dims=(1, 2)), _np(mem, "mem", dims=(1, 2))
+    spk = _np(spk, "spk", dims=(1, 2))
+    _same_length(cur=cur, mem=mem, spk=spk)
     fig, axes = plt.subplots(3, 1, figsize=(7, 5), sharex=True, height_ratios=[1, 2, 0.6])
-    t = np.arange(len(_np(cur)))
-    axes[0].plot(t, _np(cur), color="C2")
+    t = np.arange(len(cur))
+    axes[0].plot(t, cur, color="C2")
     axes[0].set_ylabel("input x[t]")
     membrane(mem, threshold=threshold, ax=axes[1])
     axes[1].set_xlabel("")
-    raster(_np(spk).reshape(len(t), -1), ax=axes[2])
+    raster(spk.reshape(len(t), -1), ax=axes[2])
     axes[2].set_yticks([])
     axes[2].set_ylabel("spikes")
     if title:
@@ -96,10 +118,12 @@ def raster(spikes, ax=None, color="k", s=None):
     Returns:
         The Axes.
     """
-    ax = _axes(ax, figsize=(6, 3))
     if isinstance(spikes, torch.Tensor):
         check_tensor("spikes", spikes.float(), min_dim=1)
-    x = _np(spikes)
+    x = _np(spikes, "spikes")
+    if x.ndim < 1:
+        raise ValueError(f"spikes must be [T, ...] with at least 1 dimension, got shape {x.shape}")
+    ax = _axes(ax, figsize=(6, 3))
     x = x.reshape(x.shape[0], -1)
     n = x.shape[1]
     if s is None:  # marker height (sqrt of its area, in points) ~ one row's height
@@ -134,8 +158,22 @@ def surrogates(spike_fns, x=None, labels=None):
     """
     if not isinstance(spike_fns, list | tuple):
         spike_fns = [spike_fns]
-    x = torch.linspace(-1, 1, 401) if x is None else torch.as_tensor(x, dtype=torch.float32)
+    for i, fn in enumerate(spike_fns):
+        if not callable(getattr(fn, "derivative", None)):
+            raise TypeError(
+                f"spike_fns[{i}] must be a spikelearn.surrogate object (with .derivative), "
+                f"got {type(fn).__name__} {fn!r:.40}"
+            )
+    x = (
+        torch.linspace(-1, 1, 401)
+        if x is None
+        else torch.as_tensor(_np(x, "x", dims=(1,)), dtype=torch.float32)
+    )
     labels = labels or [repr(f) for f in spike_fns]
+    if len(labels) != len(spike_fns):
+        raise ValueError(
+            f"labels must have one entry per surrogate ({len(spike_fns)}), got {len(labels)}"
+        )
     fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(10, 3.5))
     ax0.plot(_np(x), _np(x > 0), color="k", lw=2, label="Heaviside H(x) (forward)")
     for fn, label in zip(spike_fns, labels, strict=True):
@@ -165,8 +203,13 @@ def fi_curve(currents, rates, ax=None, label=None, **kwargs):
     Returns:
         The Axes.
     """
+    currents, rates = _np(currents, "currents", dims=(1,)), _np(rates, "rates", dims=(1,))
+    if len(currents) != len(rates):
+        raise ValueError(
+            f"currents and rates must have the same length, got {len(currents)} and {len(rates)}"
+        )
     ax = _axes(ax, figsize=(5, 3.5))
-    ax.plot(_np(currents), _np(rates), label=label, **kwargs)
+    ax.plot(currents, rates, label=label, **kwargs)
     ax.set_xlabel("input current I")
     ax.set_ylabel("firing rate (spikes / step)")
     if label is not None:
@@ -186,7 +229,11 @@ def gradient_heatmap(norms, names=None, ax=None, title=None):
     Returns:
         The Axes.
     """
-    values = np.log10(_np(norms) + 1e-30)
+    values = np.log10(_np(norms, "norms", dims=(2,)) + 1e-30)
+    if names is not None and len(names) != values.shape[0]:
+        raise ValueError(
+            f"names must have one label per layer ({values.shape[0]}), got {len(names)}"
+        )
     ax = _axes(ax, figsize=(4, 4))
     image = ax.imshow(values, aspect="auto", cmap="viridis", interpolation="nearest")
     ax.figure.colorbar(image, ax=ax, label="log10 gradient norm")
@@ -214,7 +261,7 @@ def depth_curve(values, ax=None, label=None, log=True, ylabel="gradient norm", *
     """
     if isinstance(values, dict):
         values = list(values.values())
-    values = _np(values)
+    values = _np(values, "values", dims=(1,))
     ax = _axes(ax, figsize=(5, 3.5))
     ax.plot(np.arange(1, len(values) + 1), values, marker="o", ms=3, label=label, **kwargs)
     if log:

@@ -14,30 +14,18 @@ Membranes: :func:`state_quant` snaps ``u[t]`` to the same uniform levels as snnT
 ``snntorch.functional.quant.state_quant``; :func:`fixed_point` floors it to an integer grid the way
 an integer datapath does. :class:`QuantLIF` applies either after every update, as snnTorch does.
 
-Integer-only inference (:func:`prepare_integer`, then :func:`to_integer`) uses integer weights, an
-integer membrane ``U``, an integer threshold ``Θ`` and a dyadic leak ``β = m / 2**n``::
-
-    U[t] = (m·U[t-1]) >> n + Σ Q·X[t] + B - r[t]·Θ
-
-Its spikes equal the fake-quantised float model's exactly: with power-of-two scales every float
-in that model is an integer times a power of two, and float32 holds such numbers, their sums and
-their products without rounding while the integers stay below ``2**24``. Flooring ``β·u`` to the
-membrane grid is then the right shift. The condition (``|U|, |I|, Θ <= 2**(22 - n)``) is reported
-by each :class:`IntegerLIF` as ``exact_in_float32`` (see ``tests/test_quant.py``).
+Integer-only inference on top of these quantisers: :mod:`spikelearn.integer`.
 """
 
 import copy
-import math
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils import parametrize
 
 from ._checks import check_int, check_positive, check_range, check_tensor
+from .layers import weighted_layers
 from .neurons import LIF
-
-WEIGHTED = (nn.Linear, nn.Conv1d, nn.Conv2d)
 
 
 def _ste(x, q):
@@ -79,6 +67,8 @@ def weight_scale(w, bits, per_channel=False, pow2=False):
 
 def quantize(w, bits, per_channel=False, pow2=False, scale=None):
     """Integer weights and their scale: returns ``(q, s)`` with ``q`` int64 and ``ŵ = s·q``."""
+    check_tensor("w", w, min_dim=1)
+    bits = _check_bits("bits", bits)
     s = weight_scale(w, bits, per_channel, pow2) if scale is None else torch.as_tensor(scale)
     check_positive("scale", s)
     if bits == 1:
@@ -110,8 +100,8 @@ class WeightQuant(nn.Module):
         return f"bits={self.bits}, per_channel={self.per_channel}, pow2={self.pow2}"
 
 
-def _weighted(model):
-    layers = [m for m in model.modules() if isinstance(m, WEIGHTED)]
+def _layers_to_quantise(model):
+    layers = weighted_layers(model)
     if not layers:
         raise ValueError("model has no Linear/Conv layer to quantise")
     return layers
@@ -124,7 +114,7 @@ def add_weight_quant(model, bits, per_channel=False, pow2=False):
     :func:`remove_weight_quant` after training to bake the quantised values in. Returns ``model``.
     """
     _check_bits("bits", bits)
-    for layer in _weighted(model):
+    for layer in _layers_to_quantise(model):
         if not parametrize.is_parametrized(layer, "weight"):
             parametrize.register_parametrization(
                 layer, "weight", WeightQuant(bits, per_channel, pow2)
@@ -134,7 +124,7 @@ def add_weight_quant(model, bits, per_channel=False, pow2=False):
 
 def remove_weight_quant(model):
     """Replace each parametrized weight by its quantised value (a plain tensor again)."""
-    for layer in _weighted(model):
+    for layer in _layers_to_quantise(model):
         if parametrize.is_parametrized(layer, "weight"):
             parametrize.remove_parametrizations(layer, "weight", leave_parametrized=True)
     return model
@@ -144,7 +134,7 @@ def remove_weight_quant(model):
 def quantize_weights(model, bits, per_channel=False, pow2=False, inplace=False):
     """Post-training quantisation: round every Linear/Conv weight to ``bits`` bits once."""
     model = model if inplace else copy.deepcopy(model)
-    for layer in _weighted(model):
+    for layer in _layers_to_quantise(model):
         layer.weight.copy_(fake_quantize(layer.weight, bits, per_channel, pow2))
     return model
 
@@ -155,7 +145,7 @@ def add_weight_noise(model, std, seed=0, inplace=False):
     check_range("std", std, low=0)
     model = model if inplace else copy.deepcopy(model)
     gen = torch.Generator().manual_seed(seed)
-    for layer in _weighted(model):
+    for layer in _layers_to_quantise(model):
         w = layer.weight
         noise = torch.randn(w.shape, generator=gen, dtype=w.dtype).to(w.device)
         w.add_(noise * std * w.abs().max())
@@ -276,189 +266,6 @@ def dyadic(value, frac_bits=8):
     return int(round(float(value) * 2**frac_bits)), frac_bits
 
 
-# --- integer-only inference -------------------------------------------------------------------
-
-PASS_THROUGH = (nn.Flatten, nn.MaxPool2d, nn.Identity, nn.Dropout)
-
-
-def _unwrapped(model):
-    """``(wrapper, layer)`` pairs of an ``nn.Sequential`` of ``TimeFolded`` / ``Spiking`` layers."""
-    from .layers import Spiking, TimeFolded
-
-    if not isinstance(model, nn.Sequential):
-        raise TypeError(f"model must be an nn.Sequential, got {type(model).__name__}")
-    pairs = []
-    for m in model:
-        if not isinstance(m, (TimeFolded, Spiking)):
-            raise TypeError(f"model layers must be TimeFolded or Spiking, got {type(m).__name__}")
-        layer = m.module if isinstance(m, TimeFolded) else m.neuron
-        if not isinstance(layer, WEIGHTED + PASS_THROUGH + (LIF,)):
-            raise TypeError(
-                f"integer inference supports Linear/Conv, Flatten, MaxPool2d and LIF/IF layers, got "
-                f"{type(layer).__name__} (fold BatchNorm into the weights first: norm.fold_batchnorm)"
-            )
-        pairs.append((m, layer))
-    return pairs
-
-
-def _check_pow2(name, value):
-    check_positive(name, value)
-    if not math.log2(value).is_integer():
-        raise ValueError(f"{name} must be a power of two (e.g. 1/16), got {value}")
-    return float(value)
-
-
-@torch.no_grad()
-def prepare_integer(model, weight_bits=8, input_step=1 / 16, beta_bits=8, mem_bits=16):
-    """A fake-quantised copy of ``model`` whose float arithmetic is exactly integer arithmetic.
-
-    Per layer: weights ``ŵ = s·Q`` with ``s`` a power of two; the membrane lives on the grid
-    ``g = s·s_in`` (``s_in = input_step`` for the first layer, 1 after spikes); bias and threshold
-    are rounded to ``g``; ``β`` becomes ``m / 2**beta_bits``; the neuron becomes a :class:`QuantLIF`
-    that floors its membrane to ``g`` (and saturates to ``mem_bits`` bits) each step.
-    """
-    _check_bits("weight_bits", weight_bits, low=2)
-    s_in = _check_pow2("input_step", input_step)
-    model, grid = copy.deepcopy(model), None
-    for wrapper, layer in _unwrapped(model):
-        if isinstance(layer, WEIGHTED):
-            q, s = quantize(layer.weight, weight_bits, pow2=True)
-            layer.weight.copy_(q.to(layer.weight.dtype) * s)
-            grid = float(s) * s_in
-            if layer.bias is not None:
-                layer.bias.copy_(torch.round(layer.bias / grid) * grid)
-        elif isinstance(layer, LIF):
-            if grid is None:
-                raise ValueError("every neuron must follow a Linear/Conv layer")
-            if layer.beta.numel() != 1 or layer.threshold.numel() != 1:
-                raise ValueError("integer inference needs one beta and one threshold per layer")
-            m, n = dyadic(layer.beta.clamp(0, 1).item(), beta_bits)
-            theta = round(layer.threshold.item() / grid)
-            if theta < 1:
-                raise ValueError(f"threshold {layer.threshold.item():g} is below the grid {grid:g}")
-            wrapper.neuron = QuantLIF(
-                m / 2**n, theta * grid, layer.spike_grad, layer.reset_mechanism,
-                state_quant=fixed_point(grid, mem_bits),
-            )  # fmt: skip
-            s_in, grid = 1.0, None
-    return model
-
-
-class IntegerSynapse(nn.Module):
-    """``I = Q ∗ X + B`` on int64 tensors ``[T, B, ...]`` (a Linear or Conv2d with integer weights)."""
-
-    def __init__(self, layer, q, b):
-        super().__init__()
-        self.register_buffer("q", q)
-        self.register_buffer("b", b)
-        self.conv = {}
-        if isinstance(layer, nn.Conv2d):
-            self.conv = dict(stride=layer.stride, padding=layer.padding, dilation=layer.dilation,
-                             groups=layer.groups)  # fmt: skip
-        elif not isinstance(layer, nn.Linear):
-            raise TypeError(
-                f"integer inference supports Linear and Conv2d, got {type(layer).__name__}"
-            )
-
-    def forward(self, x_seq):
-        x = x_seq.flatten(0, 1)
-        y = F.conv2d(x, self.q, self.b, **self.conv) if self.conv else F.linear(x, self.q, self.b)
-        return y.reshape(*x_seq.shape[:2], *y.shape[1:])
-
-
-class IntegerLIF(nn.Module):
-    """``U[t] = (m·U[t-1]) >> n + I[t] - r[t]·Θ`` in int64, saturated to ``bits``; ``o = U > Θ``.
-
-    ``peak`` keeps the largest ``|U|``, ``|I|`` or ``Θ`` of the last run; ``exact_in_float32`` says
-    whether it stayed within ``2**(22 - n)``, the range where the float model's arithmetic is exact.
-    """
-
-    def __init__(self, m, n, theta, reset_mechanism="subtract", bits=None):
-        super().__init__()
-        self.m, self.n, self.theta, self.bits = int(m), int(n), int(theta), bits
-        self.reset_mechanism = reset_mechanism
-
-    def forward(self, i_seq):
-        u = torch.zeros_like(i_seq[0])
-        spikes, self.peak = [], max(self.theta, int(i_seq.abs().max()))
-        for i in i_seq:
-            self.peak = max(self.peak, int(u.abs().max()))
-            r = (u > self.theta).long()
-            leak = (self.m * u) >> self.n  # arithmetic shift: floor(m·U / 2**n)
-            if self.reset_mechanism == "subtract":
-                u = leak + i - r * self.theta
-            elif self.reset_mechanism == "zero":
-                u = leak * (1 - r) + i
-            else:
-                u = leak + i
-            if self.bits is not None:
-                u = u.clamp(-(2 ** (self.bits - 1)), 2 ** (self.bits - 1) - 1)
-            spikes.append((u > self.theta).long())
-        return torch.stack(spikes)
-
-    @property
-    def exact_in_float32(self):
-        """``β·u + x - r·θ`` is exact in float32 when every term is below ``2**24`` grid/2**n steps."""
-        return self.peak <= 2 ** (22 - self.n)
-
-    def extra_repr(self):
-        return f"beta={self.m}/2**{self.n}, theta={self.theta}, reset={self.reset_mechanism!r}"
-
-
-class _Folded(nn.Module):
-    def __init__(self, module):
-        super().__init__()
-        self.module = module
-
-    def forward(self, x_seq):
-        y = self.module(x_seq.flatten(0, 1))
-        return y.reshape(*x_seq.shape[:2], *y.shape[1:])
-
-
-def _exact_int(name, x, step):
-    q = torch.round(x / step)
-    if not torch.equal(q * step, x):
-        raise ValueError(f"{name} is not on its integer grid {step:g}; use prepare_integer first")
-    return q.to(torch.int64)
-
-
-@torch.no_grad()
-def to_integer(qmodel, input_step=1 / 16):
-    """The integer-only network of a :func:`prepare_integer` model: an ``nn.Sequential`` mapping
-    integer inputs ``X = x / input_step`` ``[T, B, ...]`` to the same spikes, in int64."""
-    s_in = _check_pow2("input_step", input_step)
-    ops, pending = [], None
-    for _, layer in _unwrapped(qmodel):
-        if isinstance(layer, WEIGHTED):
-            pending = layer
-        elif isinstance(layer, LIF):
-            sq = getattr(layer, "state_quant", None)
-            if not isinstance(sq, FixedPoint) or pending is None:
-                raise ValueError(
-                    "qmodel must come from prepare_integer (QuantLIF with fixed_point)"
-                )
-            g = sq.step
-            q = _exact_int("weight", pending.weight, g / s_in)
-            b = torch.zeros(q.shape[0], dtype=torch.int64)
-            if pending.bias is not None:
-                b = _exact_int("bias", pending.bias, g)
-            ops.append(IntegerSynapse(pending, q, b))
-            m, d = float(layer.beta.item()).as_integer_ratio()  # every float is m / 2**n exactly
-            n = d.bit_length() - 1
-            theta = int(_exact_int("threshold", layer.threshold, g))
-            ops.append(IntegerLIF(m, n, theta, layer.reset_mechanism, sq.bits))
-            pending, s_in = None, 1.0
-        else:
-            ops.append(_Folded(layer))
-    return nn.Sequential(*ops)
-
-
-def integer_input(x, input_step=1 / 16):
-    """``X = round(x / input_step)`` as int64: the integer input of :func:`to_integer`'s network."""
-    check_tensor("x", x)
-    return torch.round(x / _check_pow2("input_step", input_step)).to(torch.int64)
-
-
 __all__ = [
     "weight_levels",
     "weight_scale",
@@ -476,9 +283,15 @@ __all__ = [
     "QuantLIF",
     "add_state_quant",
     "dyadic",
-    "prepare_integer",
-    "IntegerSynapse",
-    "IntegerLIF",
-    "to_integer",
-    "integer_input",
 ]
+
+_MOVED = ("prepare_integer", "IntegerSynapse", "IntegerLIF", "to_integer", "integer_input")
+
+
+def __getattr__(name):
+    """Integer-only inference moved to :mod:`spikelearn.integer`; its old names here keep working."""
+    if name in _MOVED:
+        from . import integer
+
+        return getattr(integer, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -30,8 +30,8 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
+from . import encoding
 from ._checks import check_int, check_positive, check_range
-from .encoding import direct  # the default encoder: the same current at every step
 
 
 def _spikes(output):
@@ -147,7 +147,7 @@ def evaluate(model, loader, *, num_steps, encode=None, device=None, accuracy_fn=
     """
     _check_model_loader(model, loader, "loader")
     num_steps = check_int("num_steps", num_steps, low=1)
-    encode, accuracy_fn = encode or direct, accuracy_fn or accuracy_rate
+    encode, accuracy_fn = encode or encoding.direct, accuracy_fn or accuracy_rate
     device, was_training = _device(model, device), model.training
     model.to(device).eval()
     correct, total = 0.0, 0
@@ -205,7 +205,7 @@ def fit(
     num_steps = check_int("num_steps", num_steps, low=1)
     check_positive("lr", lr)
     torch.manual_seed(check_int("seed", seed))
-    encode, loss_fn = encode or direct, loss_fn or ce_count_loss()
+    encode, loss_fn = encode or encoding.direct, loss_fn or ce_count_loss()
     if not callable(loss_fn):
         raise TypeError(f"loss_fn must be callable, got {type(loss_fn).__name__}")
     ours = isinstance(loss_fn, Loss)
@@ -270,7 +270,6 @@ def load_checkpoint(path, model, optimizer=None):
 __all__ = [
     "fit",
     "evaluate",
-    "direct",
     "Loss",
     "ce_count_loss",
     "ce_rate_loss",
@@ -281,3 +280,10 @@ __all__ = [
     "save_checkpoint",
     "load_checkpoint",
 ]
+
+
+def __getattr__(name):
+    """``training.direct`` was ``encoding.direct`` under a second name; it keeps working."""
+    if name == "direct":
+        return encoding.direct
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

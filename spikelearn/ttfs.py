@@ -28,12 +28,13 @@ under these constraints recovers accuracy.
 
 import copy
 import math
+import warnings
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._checks import check_int, check_range, check_tensor
+from ._checks import check_dtype, check_int, check_range, check_tensor
 from .norm import fold_into
 from .quant import fake_quantize
 
@@ -63,7 +64,7 @@ def encode(x, t_min=0.0, t_max=1.0):
     return t_max - x
 
 
-def _affine(op, x, weight=None, bias=True):
+def _weighted_sum(op, x, weight=None, bias=True):
     """``W·x + D`` for a ``nn.Linear`` or ``nn.Conv2d`` ``op`` (``weight`` overrides ``op.weight``)."""
     w = op.weight if weight is None else weight
     b = op.bias if bias else None
@@ -97,6 +98,13 @@ def jitter(t, sigma, t_max, generator=None):
     return torch.where(spiked, t + noise, t).clamp(max=t_max)
 
 
+RESOLUTION = 1e-4  # the float spacing at the latest edge may be at most this part of a window
+
+
+class TTFSPrecisionWarning(UserWarning):
+    """Windows placed so late that the network's float dtype cannot resolve values in them."""
+
+
 class TTFSNetwork(nn.Module):
     """A TTFS spiking network built by :func:`from_relu`.
 
@@ -104,6 +112,15 @@ class TTFSNetwork(nn.Module):
     min over spike times, ``("flatten", m)``, and last ``("out", op)`` the readout. ``edges`` holds
     the window boundaries: the input window is ``[edges[0], edges[1]]``, spiking layer ``n`` (from
     1) owns ``[edges[n], edges[n+1]]``, the output is read at ``edges[-1]``.
+
+    Float resolution: a value travels as ``t_max - x``, so its error is the float spacing at
+    ``t_max``. When mixed-scale layers stack the windows far out (``[(1, 17090.8), (17090.8,
+    17091.8)]``: float32 spacing 2e-3 there), a narrow late window loses the exact mapping; the
+    windows then raise :class:`TTFSPrecisionWarning` (when the spacing at the last edge exceeds
+    ``RESOLUTION`` of the narrowest window). Map in float64 then: ``from_relu(...,
+    dtype=torch.float64)``. ``saturated`` counts, per hidden layer, the values of the last
+    :meth:`run` that exceeded their window and were clipped to it (activations above the
+    training maximum x margin).
     """
 
     def __init__(self, blocks, edges):
@@ -112,7 +129,8 @@ class TTFSNetwork(nn.Module):
         self.ops = nn.ModuleList(op for _, op in blocks)
         w = self.ops[-1].weight
         self.register_buffer("edges", torch.as_tensor(edges, dtype=w.dtype, device=w.device))
-        self.set_windows(self.edges[1:] - self.edges[:-1])
+        self._set_widths(self.edges[1:] - self.edges[:-1])
+        self.saturated = []
 
     @property
     def windows(self):
@@ -125,6 +143,24 @@ class TTFSNetwork(nn.Module):
 
         Shorter hidden windows lower the latency; activations saturate at the new ``B_n``.
         """
+        self._set_widths(widths)
+        self._check_resolution()
+        return self
+
+    def _check_resolution(self):
+        spacing = torch.finfo(self.edges.dtype).eps * float(self.edges.abs().max())
+        narrowest = float((self.edges[1:] - self.edges[:-1]).min())
+        if spacing > RESOLUTION * narrowest:
+            warnings.warn(
+                f"the windows {[(round(a, 4), round(b, 4)) for a, b in self.windows]} end at "
+                f"{float(self.edges[-1]):g}, where {self.edges.dtype} resolves only {spacing:.2g} "
+                f"(> {RESOLUTION:g} x the narrowest window, {narrowest:g}): values lose the exact "
+                f"ReLU mapping; map in float64 (from_relu(..., dtype=torch.float64))",
+                TTFSPrecisionWarning,
+                stacklevel=3,
+            )
+
+    def _set_widths(self, widths):
         widths = torch.as_tensor(widths, dtype=self.edges.dtype, device=self.edges.device).flatten()
         if widths.numel() != self.edges.numel() - 1:
             raise ValueError(
@@ -135,7 +171,6 @@ class TTFSNetwork(nn.Module):
         check_range("widths[0] (the input window)", widths[0], low=1)
         edges = torch.cat([self.edges[:1], self.edges[0] + torch.cumsum(widths, 0)])
         self.edges.copy_(edges)
-        return self
 
     def fit_windows(self, x, margin=1.5, grow_only=False):
         """Set each hidden window to ``B_n = margin x`` the layer's largest value on inputs ``x``.
@@ -153,13 +188,14 @@ class TTFSNetwork(nn.Module):
                 elif kind == "flatten":
                     t = op(t)
                 elif kind == "spike":
-                    a = _affine(op, self.edges[layer + 1] - t)
+                    a = _weighted_sum(op, self.edges[layer + 1] - t)
                     layer += 1
                     peak = margin * a.max().item()
                     if peak > 0 and (peak > widths[layer] or not grow_only):
                         widths[layer] = peak
-                        self.set_windows(widths)
+                        self._set_widths(widths)
                     t = (self.edges[layer + 1] - a.clamp(min=0)).clamp(min=self.edges[layer])
+        self._check_resolution()
         return self
 
     def forward(self, x, **hardware):
@@ -176,8 +212,10 @@ class TTFSNetwork(nn.Module):
         the weights (:func:`spikelearn.quant.fake_quantize`, ``2**k - 1`` levels).
         """
         e = self.edges
+        check_tensor("x", x, min_dim=1)
+        check_dtype("x", x, self)
         t = self._emit(encode(x, e[0].item(), e[1].item()), 0, time_bits, sigma, generator)
-        times, layer = [t], 0
+        times, layer, self.saturated = [t], 0, []
         for kind, op in zip(self.kinds, self.ops, strict=True):
             if kind == "pool":
                 t = -op(-t)  # max over activations = min over spike times
@@ -186,10 +224,11 @@ class TTFSNetwork(nn.Module):
             else:
                 w = op.weight if weight_bits is None else fake_quantize(op.weight, weight_bits)
                 t_min = e[layer + 1]
-                a = _affine(op, t_min - t, w)
+                a = _weighted_sum(op, t_min - t, w)
                 if kind == "out":
                     return a, times
                 layer += 1
+                self.saturated.append(int((a.detach() > e[layer + 1] - t_min).sum()))
                 t = (e[layer + 1] - a.clamp(min=0)).clamp(min=t_min)  # t_max - clamp(a, 0, B)
                 t = self._emit(t, layer, time_bits, sigma, generator)
                 times.append(t)
@@ -216,63 +255,6 @@ def spikes_per_neuron(net, times):
     return fired / max(total, 1)
 
 
-def simulate(net, x, dt, record=False):
-    """Discrete-time simulation of ``net`` with time step ``dt`` (Euler integration of every membrane).
-
-    On the grid ``t_k = edges[0] + k·dt`` a neuron of a layer with window ``[t_min, t_max]`` runs::
-
-        V[k+1] = V[k] + dt·I[k],   I[k] = Σ_j W_ij·H(t_k - t_j) if t_k < t_min, else 1
-        spike at the first t_k >= t_min with V[k] >= ϑ_i = t_max - t_min - D_i (none before t_max)
-
-    The output layer reads ``V + D`` at the first ``t_k >= t_min``. The spike times converge to
-    :meth:`TTFSNetwork.run`'s as ``dt -> 0`` (error O(dt)). Returns ``(logits, times, traces)``;
-    with ``record=True``, ``traces[n - 1] = (grid, V)`` for layer ``n`` (``V`` is
-    ``[len(grid), B, ...]``, the potential keeps rising after the spike: only the first crossing
-    counts), else ``traces`` is empty. Keep the batch small when recording.
-    """
-    check_range("dt", dt, low=0, low_open=True)
-    e = net.edges.tolist()
-    with torch.no_grad():
-        t = encode(x, e[0], e[1])
-        times, traces, layer = [t], [], 0
-        for kind, op in zip(net.kinds, net.ops, strict=True):
-            if kind in ("pool", "flatten"):
-                t = -op(-t) if kind == "pool" else op(t)
-                continue
-            t_min = e[layer + 1]
-            t_max = e[layer + 2] if kind == "spike" else t_min
-            d = op.bias.reshape((-1,) + (1,) * (t.dim() - 2))
-            theta = (t_max - t_min) - d
-            arrived = torch.zeros_like(t, dtype=torch.bool)
-            current = _affine(op, arrived.to(t.dtype), bias=False)  # no input has arrived yet
-            v, spike, done = torch.zeros_like(current), torch.full_like(current, t_max), None
-            grid, trace = [], []
-            for k in range(math.floor((e[layer] - e[0]) / dt), math.ceil((t_max - e[0]) / dt) + 1):
-                tk = e[0] + k * dt
-                if tk >= t_min:
-                    if kind == "out":
-                        return v + d, times, traces
-                    if tk >= t_max:
-                        break
-                    fire = v >= theta if done is None else (v >= theta) & ~done
-                    spike = torch.where(fire, torch.full_like(v, tk), spike)
-                    done = fire if done is None else done | fire
-                    current = torch.ones_like(v)
-                elif bool((t <= tk).ne(arrived).any()):
-                    arrived = t <= tk  # spikes that have arrived switch on their currents W_ij
-                    current = _affine(op, arrived.to(t.dtype), bias=False)
-                if record:
-                    grid.append(tk)
-                    trace.append(v.clone())
-                v = v + dt * current
-            layer += 1
-            t = spike
-            times.append(t)
-            if record:
-                traces.append((torch.tensor(grid), torch.stack(trace)))
-    raise ValueError("the network has no output layer")
-
-
 def relu_outputs(model, x, grad=False):
     """``(outputs, y)``: the outputs of every ``nn.ReLU`` call in ``model`` on ``x`` in order, and
     the model's output ``y``. ``grad=True`` keeps the graph (for an activity penalty)."""
@@ -296,22 +278,28 @@ def _leaves(model):
         yield from (_leaves(m) if isinstance(m, nn.Sequential) else [m])
 
 
-def from_relu(model, x_train, margin=1.5, input_window=(0.0, 1.0)):
+def from_relu(model, x_train, margin=1.5, input_window=(0.0, 1.0), dtype=None):
     """Map a trained ReLU ``nn.Sequential`` to a :class:`TTFSNetwork` with the same outputs.
 
     Supported: ``Linear``/``Conv2d`` (biases become ``D``), ``BatchNorm1d/2d`` right after one
     (fused), ``ReLU``, ``MaxPool2d`` after a ReLU (min over spike times), ``Flatten``,
     ``Dropout``/``Identity`` (skipped). The last layer must be a ``Linear``/``Conv2d`` (the
     readout). Window widths ``B_n = margin x max`` ReLU output of layer ``n`` on ``x_train``
-    (inputs must lie in [0, 1]).
+    (inputs must lie in [0, 1], at least one sample). ``dtype=torch.float64`` maps a float64 copy
+    (for windows float32 cannot resolve, see :class:`TTFSNetwork`); inputs must then be float64.
     """
     if not isinstance(model, nn.Sequential):
         raise TypeError(f"model must be an nn.Sequential, got {type(model).__name__}")
     check_tensor("x_train", x_train, min_dim=2)
+    if x_train.shape[0] < 1:
+        raise ValueError(f"x_train must hold at least one sample, got shape {tuple(x_train.shape)}")
     check_range("x_train", x_train, 0, 1)
     check_range("margin", margin, low=1)
     t0, t1 = _check_window(*input_window, name="input_window")
     model = copy.deepcopy(model).eval()
+    if dtype is not None:
+        model, x_train = model.to(dtype), x_train.to(dtype)
+    check_dtype("x_train", x_train, model)
     blocks, pending = [], None
     for m in _leaves(model):
         name = type(m).__name__
@@ -355,8 +343,19 @@ __all__ = [
     "quantize_times",
     "jitter",
     "TTFSNetwork",
+    "TTFSPrecisionWarning",
+    "RESOLUTION",
     "from_relu",
-    "simulate",
     "spikes_per_neuron",
     "relu_outputs",
 ]
+
+
+def __getattr__(name):
+    """The discrete-time simulator moved to :mod:`spikelearn.ttfs_simulation`; ``ttfs.simulate``
+    keeps working."""
+    if name == "simulate":
+        from .ttfs_simulation import simulate
+
+        return simulate
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -112,7 +112,7 @@ def conv_bn_net():
 
 def test_batchnorm_is_folded_into_the_layer_before():
     ann, x = conv_bn_net(), torch.rand(64, 1, 4, 4)
-    folded = conversion.fold_batchnorm(ann)
+    folded = conversion.batchnorm_folded(ann)
     assert not any(isinstance(m, nn.BatchNorm1d | nn.BatchNorm2d) for m in folded)
     assert len(folded) == len(ann) - 2
     with torch.no_grad():
@@ -156,7 +156,7 @@ def test_residual_scales_cover_both_neuron_layers_of_each_block():
 def test_both_branches_into_a_residual_neuron_are_rescaled_by_lambda_in_over_lambda_out():
     ann, x = small_resnet(), torch.rand(100, 1, 8, 8)
     lam = conversion.activation_scales(ann, x)
-    folded = conversion.fold_batchnorm(ann)
+    folded = conversion.batchnorm_folded(ann)
     snn = conversion.convert(ann, x)
     block = snn[2]  # stem conv, IF, then the first block (identity shortcut)
     assert isinstance(block, conversion.ConvertedBlock)

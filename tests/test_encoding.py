@@ -153,6 +153,44 @@ def test_latency_log_normalize_is_per_sample_not_per_batch():
     assert torch.equal(a, b)
 
 
+@pytest.mark.parametrize("seed", range(40))
+def test_latency_equals_snntorch_on_random_settings(seed):
+    # issue 12: the log code's times were float32 divided by a float64 normaliser (up to 1.7 steps
+    # off snnTorch). With an input at or below threshold in the batch (here x[0, 0] = 0), every
+    # code equals snnTorch's bit for bit, times and spikes.
+    g = torch.Generator().manual_seed(seed)
+    threshold = 0.01 + 0.9 * torch.rand(1, generator=g).item()
+    tau = 0.1 + 10 * torch.rand(1, generator=g).item()
+    steps = int(torch.randint(1, 300, (1,), generator=g))
+    x = torch.rand(5, 20, generator=g)
+    x[0, 0] = 0.0
+    for linear in (False, True):
+        for normalize in (False, True):
+            kw = dict(tau=tau, threshold=threshold, linear=linear, normalize=normalize)
+            ref_t, _ = spikegen.latency_code(x, num_steps=steps, **kw)
+            assert torch.equal(encoding.latency_times(x, steps, **kw), ref_t)
+            ref = spikegen.latency(x, num_steps=steps, bypass=True, **kw)
+            assert torch.equal(encoding.latency(x, steps, **kw), ref)
+
+
+@pytest.mark.parametrize(("threshold", "steps"), [(0.6, 25), (0.5, 200), (0.01, 2), (0.99, 7)])
+def test_latency_log_normalize_puts_inputs_at_threshold_on_the_last_step(threshold, steps):
+    # issue 12: thr 0.6, T 25 gave time 24.796 (no spike at all); thr 0.5, T 200 gave step 197
+    x = torch.tensor([[0.0, threshold * 0.5, threshold, 1.0]])
+    spikes = encoding.latency(x, steps, threshold=threshold, normalize=True)
+    first = encoding.time_to_first_spike(spikes)
+    assert first[0, :3].tolist() == [steps - 1] * 3
+    assert first[0, 3] < steps - 1 or steps <= 2
+
+
+def test_latency_linear_normalize_puts_zero_at_window_times_one_minus_threshold():
+    # as snnTorch does (and as the docstring now says): x = 0 at (T - 1)·(1 - threshold)
+    t = encoding.latency_times(
+        torch.tensor([[0.0, 1.0]]), 21, threshold=0.25, linear=True, normalize=True
+    )
+    assert t.tolist() == [[20 * 0.75, 0.0]]
+
+
 # ---- delta --------------------------------------------------------------------------------------
 
 

@@ -1,3 +1,5 @@
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -29,6 +31,7 @@ def conv_net():
     return net
 
 
+@pytest.mark.filterwarnings("ignore::spikelearn.export.NIRPortabilityWarning")  # spikelearn only
 def test_round_trip_gives_the_same_spikes(tmp_path):
     net = conv_net()
     x = torch.rand(12, 6, 1, 8, 8)
@@ -50,6 +53,7 @@ def test_round_trip_gives_the_same_spikes(tmp_path):
         assert torch.equal(net2[5].neuron.beta, net[5].neuron.beta)
 
 
+@pytest.mark.filterwarnings("ignore::spikelearn.export.NIRPortabilityWarning")  # spikelearn only
 def test_lif_follows_nir_and_snntorch_convention():
     # snnTorch's export_nir: tau = dt / (1 - beta), r = tau / dt, v_leak = 0, dt = 1e-4
     graph = export.to_nir(nn.Sequential(TimeFolded(nn.Linear(3, 2)), Spiking(LIF(0.75, 2.0))), (3,))
@@ -64,6 +68,7 @@ def test_lif_follows_nir_and_snntorch_convention():
     assert np.allclose(if_node.nodes["1"].r * 1e-4, 1)
 
 
+@pytest.mark.filterwarnings("ignore::spikelearn.export.NIRPortabilityWarning")  # spikelearn only
 def test_graph_without_reset_metadata_uses_nir_reset_to_zero():
     w = np.eye(2)
     graph = nir.NIRGraph.from_list(
@@ -80,6 +85,7 @@ def test_graph_without_reset_metadata_uses_nir_reset_to_zero():
     assert lif.beta.item() == pytest.approx(0.9) and lif.threshold.item() == 1.0
 
 
+@pytest.mark.filterwarnings("ignore::spikelearn.export.NIRPortabilityWarning")  # spikelearn only
 def test_unsupported_input_is_rejected():
     with pytest.raises(TypeError, match="MaxPool2d"):
         export.to_nir(nn.Sequential(TimeFolded(nn.MaxPool2d(2))), (1, 4, 4))
@@ -94,3 +100,65 @@ def test_unsupported_input_is_rejected():
     )
     with pytest.raises(ValueError, match="v_leak"):
         export.from_nir(graph)
+
+
+def _dense_zero_reset_net(per_neuron_beta=False):
+    torch.manual_seed(0)
+    beta = torch.linspace(0.5, 0.95, 16) if per_neuron_beta else 0.9
+    net = nn.Sequential(
+        TimeFolded(nn.Linear(6, 16)),
+        Spiking(LIF(beta, threshold=0.8, reset_mechanism="zero")),
+        TimeFolded(nn.Linear(16, 4, bias=False)),
+        Spiking(LIF(0.7, reset_mechanism="zero")),
+    )
+    with torch.no_grad():
+        for m in net.modules():
+            if isinstance(m, nn.Linear):
+                m.weight.mul_(3)
+    return net
+
+
+@pytest.mark.parametrize("per_neuron_beta", [False, True])
+def test_snntorch_importer_runs_a_spikelearn_export_with_the_same_spikes(per_neuron_beta):
+    # issue 12: the portable subset (dense, zero reset, one threshold per layer) must travel
+    import_from_nir = pytest.importorskip("snntorch.import_nir").import_from_nir
+    net = _dense_zero_reset_net(per_neuron_beta)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", export.NIRPortabilityWarning)  # portable: no warning
+        graph = export.to_nir(net, (6,))
+    theirs = import_from_nir(graph)
+    x = torch.rand(40, 8, 6)
+    with torch.no_grad():
+        ours = net(x)
+        hidden = net[1].mem
+        spikes = torch.stack([theirs(x_t)[0] for x_t in x])
+    assert torch.equal(ours, spikes.to(ours.dtype))
+    assert 0.05 < float((hidden > 0.8).float().mean()) < 0.95  # the hidden layer is busy
+    assert 0 < float(ours.mean()) < 1
+
+
+@pytest.mark.parametrize(
+    ("neuron", "match"),
+    [
+        (LIF(0.9), "resets by 'subtract'"),
+        (LIF(0.9, threshold=torch.rand(2) + 0.5, reset_mechanism="zero"), "per-neuron thresholds"),
+        (IF(reset_mechanism="zero"), "IF node"),
+    ],
+)
+def test_non_portable_graphs_warn_and_strict_raises(neuron, match):
+    net = nn.Sequential(TimeFolded(nn.Linear(3, 2)), Spiking(neuron))
+    with pytest.warns(export.NIRPortabilityWarning, match=match):
+        export.to_nir(net, (3,))
+    with pytest.raises(ValueError, match=match):
+        export.to_nir(net, (3,), strict=True)
+
+
+def test_wrong_input_shape_is_named():
+    # issue 12: to_nir(model, (5,)) with the wrong shape raised torch's matmul error
+    net = _dense_zero_reset_net()
+    with pytest.raises(
+        ValueError, match=r"input_shape does not fit Linear.*expected 6 input features.*got 5"
+    ):
+        export.to_nir(net, (5,))
+    with pytest.raises(TypeError, match="input_shape must be a tuple"):
+        export.to_nir(net, 6)

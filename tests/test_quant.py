@@ -210,57 +210,10 @@ def test_dyadic_leak():
     assert quant.dyadic(0.5, 1) == (1, 1)
 
 
-# --- integer-only inference ------------------------------------------------------------------
-
-
-def small_net(reset="subtract"):
-    torch.manual_seed(0)
-    net = nn.Sequential(
-        TimeFolded(nn.Conv2d(1, 4, 3, padding=1)),
-        Spiking(LIF(0.9, reset_mechanism=reset)),
-        TimeFolded(nn.MaxPool2d(2)),
-        TimeFolded(nn.Flatten()),
-        TimeFolded(nn.Linear(64, 20)),
-        Spiking(LIF(0.8, reset_mechanism="zero")),
-        TimeFolded(nn.Linear(20, 10)),
-        Spiking(IF(threshold=0.5)),
-    )
-    with torch.no_grad():
-        for m in net.modules():
-            if isinstance(m, (nn.Linear, nn.Conv2d)):
-                m.weight.mul_(3)
-    return net
-
-
-@pytest.mark.parametrize("reset, weight_bits, mem_bits", [("subtract", 8, 16), ("zero", 4, 10)])
-def test_integer_path_spikes_equal_fake_quantised_model(reset, weight_bits, mem_bits):
-    net = small_net(reset)
-    x = torch.randint(0, 17, (16, 1, 8, 8)).float() / 16  # digits: multiples of 1/16
-    x_seq = x[None].expand(10, *x.shape)
-    qnet = quant.prepare_integer(net, weight_bits=weight_bits, input_step=1 / 16, mem_bits=mem_bits)
-    inet = quant.to_integer(qnet, input_step=1 / 16)
-    x_int = quant.integer_input(x_seq, 1 / 16)
-    with torch.no_grad():
-        spk_float = qnet(x_seq)
-    spk_int = inet(x_int)
-    assert spk_int.dtype == torch.int64
-    assert all(b.dtype == torch.int64 for b in inet.buffers())
-    assert torch.equal(spk_float.long(), spk_int)
-    lifs = [m for m in inet if isinstance(m, quant.IntegerLIF)]
-    assert len(lifs) == 3 and all(lif.exact_in_float32 for lif in lifs)
-    # every layer is active, so the comparison is not trivially between silent networks
-    for layer in (qnet[1], qnet[5], qnet[7]):
-        assert 0 < layer.mem.numel() and (layer.mem > 0).any()
-    assert 0 < spk_int.float().mean() < 1
-
-
-def test_integer_path_rejects_unprepared_or_unsupported_models():
-    with pytest.raises(ValueError, match="prepare_integer"):
-        quant.to_integer(small_net())
-    bn = nn.Sequential(TimeFolded(nn.Linear(3, 3)), TimeFolded(nn.BatchNorm1d(3)))
-    with pytest.raises(TypeError, match="BatchNorm1d"):
-        quant.prepare_integer(bn)
-    with pytest.raises(ValueError, match="power of two"):
-        quant.prepare_integer(small_net(), input_step=0.1)
-    with pytest.raises(TypeError, match="nn.Sequential"):
-        quant.prepare_integer(nn.Linear(3, 3))
+@pytest.mark.parametrize(("bits", "error"), [(0, ValueError), (2.5, TypeError), (-1, ValueError)])
+def test_quantize_checks_bits_when_a_scale_is_given(bits, error):
+    # issue 12: quantize(w, bits=0, scale=0.1) returned zeros, bits=2.5 returned ±1, silently
+    with pytest.raises(error, match="bits must be an integer"):
+        quant.quantize(torch.randn(5), bits=bits, scale=0.1)
+    with pytest.raises(error, match="bits must be an integer"):
+        quant.fake_quantize(torch.randn(5), bits=bits, scale=0.1)

@@ -6,7 +6,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from spikelearn import layers, neurons, training
+from spikelearn import encoding, layers, neurons, training
 from spikelearn import surrogate as S
 
 
@@ -152,7 +152,7 @@ def test_fit_with_custom_encoder_and_optimizer():
 
 def test_direct_encoding_repeats_the_input():
     x = torch.rand(3, 4)
-    seq = training.direct(x, 5)
+    seq = encoding.direct(x, 5)
     assert seq.shape == (5, 3, 4) and all(torch.equal(s, x) for s in seq)
 
 
@@ -182,3 +182,9 @@ def test_bad_arguments():
         training.evaluate(net, [], num_steps=5)
     with pytest.raises(TypeError, match="loss_fn must be callable"):
         training.fit(net, train_loader, epochs=1, num_steps=5, loss_fn="mse", progress=False)
+
+
+def test_direct_has_one_home_and_the_old_name_still_works():
+    # issue 12: training.direct re-exported encoding.direct; tutorials 06-08 still call it
+    assert "direct" not in training.__all__
+    assert training.direct is encoding.direct

@@ -1,12 +1,13 @@
 """TTFS networks equal their ReLU networks (Stanojevic et al. 2024): exactness, simulators, errors."""
 
 import copy
+import warnings
 
 import pytest
 import torch
 from torch import nn
 
-from spikelearn import quant, ttfs
+from spikelearn import quant, ttfs, ttfs_simulation
 
 
 @pytest.fixture(autouse=True)
@@ -128,7 +129,7 @@ def test_event_driven_and_discrete_time_simulators_agree_as_dt_shrinks():
     logits, times = net.run(x)
     errors = []
     for dt in (0.1, 0.01, 0.001):
-        d_logits, d_times, _ = ttfs.simulate(net, x, dt)
+        d_logits, d_times, _ = ttfs_simulation.simulate(net, x, dt)
         err = max((a - b).abs().max().item() for a, b in zip(times, d_times, strict=True))
         errors.append(max(err, (logits - d_logits).abs().max().item()))
     assert errors[0] > errors[1] > errors[2]
@@ -141,7 +142,7 @@ def test_discrete_time_conv_network_matches_the_event_driven_one():
     net = ttfs.from_relu(model, torch.rand(100, 1, 8, 8, dtype=torch.float64))
     x = torch.rand(2, 1, 8, 8, dtype=torch.float64)
     logits, times = net.run(x)
-    d_logits, d_times, _ = ttfs.simulate(net, x, 0.002)
+    d_logits, d_times, _ = ttfs_simulation.simulate(net, x, 0.002)
     assert max((a - b).abs().max().item() for a, b in zip(times, d_times, strict=True)) < 0.05
     assert (logits - d_logits).abs().max() < 0.05
 
@@ -151,7 +152,9 @@ def test_membrane_has_slope_one_after_t_min_and_fires_at_threshold():
     model = _mlp((10, 6, 3), bn=False).double()
     net = ttfs.from_relu(model, torch.rand(100, 10, dtype=torch.float64))
     dt = 0.001
-    _, times, traces = ttfs.simulate(net, torch.rand(1, 10, dtype=torch.float64), dt, record=True)
+    _, times, traces = ttfs_simulation.simulate(
+        net, torch.rand(1, 10, dtype=torch.float64), dt, record=True
+    )
     grid, v = traces[0]
     t_min, t_max = net.windows[1]
     after = grid >= t_min
@@ -308,7 +311,7 @@ def test_bad_inputs_and_windows_raise_clear_errors():
     with pytest.raises(ValueError, match=r"widths must be in \(0, inf\), got .*min -1"):
         net.set_windows([1.0, -1.0])
     with pytest.raises(ValueError, match=r"dt must be in \(0, inf\), got 0"):
-        ttfs.simulate(net, torch.rand(1, 4), 0.0)
+        ttfs_simulation.simulate(net, torch.rand(1, 4), 0.0)
     with pytest.raises(ValueError, match="bits must be an integer >= 1, got 0"):
         ttfs.quantize_times(torch.rand(3), 0.0, 1.0, 0)
     with pytest.raises(ValueError, match=r"sigma must be in \[0, inf\), got -0.1"):
@@ -336,3 +339,61 @@ def test_unsupported_models_are_rejected(layers, error, match):
         ttfs.from_relu(nn.Sequential(*layers), x)
     with pytest.raises(TypeError, match="model must be an nn.Sequential, got Linear"):
         ttfs.from_relu(nn.Linear(4, 2), torch.rand(5, 4))
+
+
+def _mixed_scale_relu():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 8), nn.ReLU(), nn.Linear(8, 3))
+    with torch.no_grad():
+        model[0].weight.mul_(2e4)  # layer 1's window reaches ~1e4: float32 spacing ~1e-3 there
+        model[2].weight.mul_(1e-4)  # layer 2's window is narrow
+    return model
+
+
+def test_windows_float32_cannot_resolve_warn_and_float64_on_request_is_exact():
+    # issue 12: mixed-scale layers stack the windows; float32 lost the exact ReLU mapping silently
+    model, x = _mixed_scale_relu(), torch.rand(64, 4)
+    with pytest.warns(ttfs.TTFSPrecisionWarning, match="float64"):
+        ttfs.from_relu(model, x)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ttfs.TTFSPrecisionWarning)
+        net64 = ttfs.from_relu(model, x, dtype=torch.float64)
+    assert net64.edges.dtype == torch.float64
+    ref = model.double()(x.double())
+    torch.testing.assert_close(net64(x.double()), ref, rtol=1e-9, atol=1e-9)
+
+
+def test_saturated_test_activations_are_counted():
+    torch.manual_seed(1)
+    model = nn.Sequential(nn.Linear(4, 6), nn.ReLU(), nn.Linear(6, 2))
+    with torch.no_grad():
+        model[0].weight.abs_()  # brighter inputs drive every hidden neuron harder
+    x_train = torch.rand(32, 4) * 0.1
+    net = ttfs.from_relu(model, x_train)
+    net(x_train)
+    assert net.saturated == [0]  # the windows hold every training value (margin 1.5)
+    relu = torch.relu(model[0](torch.ones(8, 4)))
+    over = int((relu > net.edges[2] - net.edges[1]).sum())
+    net(torch.ones(8, 4))  # brighter than anything in training
+    assert net.saturated == [over] and over > 0
+
+
+def test_from_relu_rejects_zero_samples_and_mismatched_dtypes():
+    model = nn.Sequential(nn.Linear(4, 6), nn.ReLU(), nn.Linear(6, 2))
+    with pytest.raises(
+        ValueError, match=r"x_train must hold at least one sample, got shape \(0, 4\)"
+    ):
+        ttfs.from_relu(model, torch.rand(0, 4))
+    with pytest.raises(
+        TypeError,
+        match="x_train has dtype torch.float64 but Sequential's parameters are torch.float32",
+    ):
+        ttfs.from_relu(model, torch.rand(8, 4, dtype=torch.float64))
+    net = ttfs.from_relu(model, torch.rand(8, 4))
+    with pytest.raises(TypeError, match="x has dtype torch.float64"):
+        net(torch.rand(8, 4, dtype=torch.float64))
+
+
+def test_old_simulate_name_still_works():
+    # tutorial 09 calls ttfs.simulate
+    assert ttfs.simulate is ttfs_simulation.simulate
