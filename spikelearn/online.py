@@ -52,7 +52,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from . import surrogate as _surrogate
-from ._checks import check_choice, check_int, check_same_shape, check_tensor
+from ._checks import check_choice, check_int, check_probability, check_same_shape, check_tensor
 from .neurons import LIF
 
 RESETS = ("subtract", "none")  # resets for which the eligibility trace is presynaptic only
@@ -79,6 +79,7 @@ def _eprop_beta(lif):
 def presynaptic_trace(x_seq, beta):
     """``x̄[t] = β·x̄[t-1] + x[t]`` over a ``[T, B, n]`` sequence (``x̄[-1] = 0``)."""
     check_tensor("x_seq", x_seq, min_dim=2)
+    beta = check_probability("beta", beta)
     trace, out = torch.zeros_like(x_seq[0]), []
     for x in x_seq:
         trace = beta * trace + x

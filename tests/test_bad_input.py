@@ -11,6 +11,7 @@ from torch import nn  # noqa: E402
 
 from spikelearn import (  # noqa: E402
     analysis,
+    claims,
     conversion,
     cost,
     encoding,
@@ -21,6 +22,8 @@ from spikelearn import (  # noqa: E402
     models,
     neurons,
     norm,
+    online,
+    plasticity,
     plot,
     quant,
     surrogate,
@@ -35,6 +38,21 @@ mlp = nn.Sequential(layers.TimeFolded(nn.Linear(3, 2)), layers.Spiking(neurons.L
 relu = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2))
 
 CASES = {
+    # claims
+    "claims.claim op": (lambda: claims.claim("x", 1.0, "=>", 0), ValueError, "op must be one of"),
+    "claims.claim NaN": (lambda: claims.claim("x", float("nan"), ">", 0), ValueError, "NaN"),
+    # plasticity, online
+    "STDP a_plus": (
+        lambda: plasticity.STDP(a_plus=-1),
+        ValueError,
+        r"a_plus must be in \[0, inf\)",
+    ),
+    "presynaptic_trace beta": (
+        lambda: online.presynaptic_trace(seq, 1.5),
+        ValueError,
+        r"beta must be in \[0, 1\], got 1.5",
+    ),
+    "OnlineLIF beta": (lambda: online.OnlineLIF(3, 2, beta=2.0), ValueError, "beta must be in"),
     # neurons
     "LIF beta": (lambda: neurons.LIF(1.3), ValueError, r"beta must be in \[0, 1\], got 1.3"),
     "LIF threshold": (lambda: neurons.LIF(0.9, threshold=0), ValueError, "threshold must be in"),

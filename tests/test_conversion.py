@@ -3,7 +3,7 @@ import pytest
 import torch
 from torch import nn
 
-from spikelearn import conversion
+from spikelearn import conversion, layers
 from spikelearn.neurons import IF
 
 
@@ -202,3 +202,43 @@ def test_bad_residual_input_is_rejected():
         conversion.convert(
             nn.Sequential(nn.Conv2d(1, 2, 3), nn.MaxPool2d(2)), torch.rand(4, 1, 8, 8)
         )
+
+
+def test_precharged_if_rounds_instead_of_lagging():
+    # from rest the count lags a*T by up to one spike; half-charged it is within 1/2 either way
+    a = torch.linspace(0, 1, 101)
+    for steps in (4, 16, 64):
+        x_seq = a.expand(steps, -1).contiguous()
+        n_rest = IF(threshold=1.0).multi_step(x_seq)[0].sum(0)
+        n_half = conversion.PrechargedIF(1.0, 0.5).multi_step(x_seq)[0].sum(0)
+        assert torch.all(n_rest <= a * steps + 1e-4) and torch.all(n_rest >= a * steps - 1 - 1e-4)
+        assert torch.all((n_half - a * steps).abs() <= 0.5 + 1e-4)
+
+
+def test_precharged_if_single_steps_match_multi_step_and_start_charged():
+    neuron = conversion.PrechargedIF(2.0, 0.25)
+    x_seq = torch.rand(6, 3, 4)
+    spk, mem = neuron.multi_step(x_seq)
+    assert torch.allclose(mem[0], 0.5 + x_seq[0])  # starts at 0.25 * V_th = 0.5
+    m, steps = None, []
+    for x in x_seq:
+        s, m = neuron(x, m)
+        steps.append(s)
+    assert torch.equal(torch.stack(steps), spk)
+    with pytest.raises(ValueError, match="initial must be in"):
+        conversion.PrechargedIF(1.0, 1.5)
+
+
+def test_convert_with_initial_membrane_uses_precharged_neurons():
+    torch.manual_seed(0)
+    ann = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3))
+    x = torch.rand(32, 4)
+    naive = conversion.convert(ann, x)
+    half = conversion.convert(ann, x, initial_membrane=0.5)
+    kinds = {type(m.neuron) for m in half.modules() if isinstance(m, layers.Spiking)}
+    assert kinds == {conversion.PrechargedIF}
+    assert all(type(m.neuron) is IF for m in naive.modules() if isinstance(m, layers.Spiking))
+    for a, b in zip(naive.parameters(), half.parameters(), strict=True):
+        assert torch.equal(a, b)  # the same weights; only where the membranes start differs
+    with pytest.raises(ValueError, match="initial_membrane must be in"):
+        conversion.convert(ann, x, initial_membrane=-0.1)
