@@ -15,7 +15,7 @@ __distribution__ = "spikelearn-course"
 MODULES = (
     "analysis", "claims", "conversion", "cost", "datasets", "encoding", "export", "integer",
     "layers", "leak_aware", "models", "neurons", "norm", "online", "plasticity", "plot", "quant",
-    "surrogate", "training", "ttfs", "ttfs_simulation", "widgets",
+    "surrogate", "training", "ttfs", "ttfs_mapping", "ttfs_simulation", "widgets",
 )  # fmt: skip
 
 

@@ -29,6 +29,7 @@ from spikelearn import (  # noqa: E402
     surrogate,
     training,
     ttfs,
+    ttfs_mapping,
     ttfs_simulation,
 )
 
@@ -38,6 +39,11 @@ mlp = nn.Sequential(layers.TimeFolded(nn.Linear(3, 2)), layers.Spiking(neurons.L
 relu = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2))
 
 CASES = {
+    "ttfs_mapping.from_relu model": (
+        lambda: ttfs_mapping.from_relu(nn.Linear(3, 2), x2),
+        TypeError,
+        "model must be an nn.Sequential",
+    ),
     # claims
     "claims.claim op": (lambda: claims.claim("x", 1.0, "=>", 0), ValueError, "op must be one of"),
     "claims.claim NaN": (lambda: claims.claim("x", float("nan"), ">", 0), ValueError, "NaN"),
