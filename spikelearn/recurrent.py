@@ -197,20 +197,35 @@ class _FusedRLIF(torch.autograd.Function):
         prev_spk = torch.cat([spk0[None], spikes[:-1]])  # o[t-1], which is also r[t]
         resets = torch.cat([r0[None], spikes[:-1]])
         back = (lambda h: h @ weight) if V is None else (lambda h: h * V)  # Rᵀ
+        need_thr = ctx.needs_input_grad[4]
+        slope = ctx.surrogate.derivative(mems - threshold)  # σ'[t] for all steps in one call
         h_seq = torch.empty_like(mems)
-        d_thr = torch.zeros_like(mems[0])
-        for t in range(mems.shape[0] - 1, -1, -1):
-            g_o = grad_spk[t] if grad_spk is not None else torch.zeros_like(mems[t])
-            if t < mems.shape[0] - 1:
-                g_o = g_o + back(h_seq[t + 1])
-            sg = ctx.surrogate.derivative(mems[t] - threshold) * g_o
-            d_thr.sub_(sg)
-            g = sg if grad_mem is None else sg + grad_mem[t]
-            if t < mems.shape[0] - 1:
-                g = g + beta * h_seq[t + 1]
-            if ctx.reset == "subtract":
-                d_thr.sub_(g * resets[t])
-            h_seq[t] = g * (1 - resets[t]) if zero else g
+        d_thr = torch.zeros_like(mems[0]) if need_thr else None
+        last = mems.shape[0] - 1
+        for t in range(last, -1, -1):
+            g = h_seq[t]  # written in place: ∂L/∂o[t], then g[t], then h[t]
+            if t < last:
+                if V is None:
+                    torch.matmul(h_seq[t + 1], weight, out=g)
+                else:
+                    torch.mul(h_seq[t + 1], V, out=g)
+                if grad_spk is not None:
+                    g.add_(grad_spk[t])
+            elif grad_spk is not None:
+                g.copy_(grad_spk[t])
+            else:
+                g.zero_()
+            g.mul_(slope[t])
+            if need_thr:
+                d_thr.sub_(g)
+            if grad_mem is not None:
+                g.add_(grad_mem[t])
+            if t < last:
+                g.addcmul_(beta, h_seq[t + 1])
+            if need_thr and ctx.reset == "subtract":
+                d_thr.addcmul_(g, resets[t], value=-1)
+            if zero:
+                g.mul_(1 - resets[t])
         prev_mem = torch.cat([mem0[None], mems[:-1]])
         need = ctx.needs_input_grad
         d_w = d_b = d_v = None
@@ -225,7 +240,7 @@ class _FusedRLIF(torch.autograd.Function):
             back(h_seq[0]) if need[1] else None,
             (beta * h_seq[0]).sum_to_size(mem0.shape) if need[2] else None,
             (h_seq * prev_mem).sum_to_size(beta.shape) if need[3] else None,
-            d_thr.sum_to_size(threshold.shape) if need[4] else None,
+            d_thr.sum_to_size(threshold.shape) if need_thr else None,
             d_w, d_b, d_v, None, None,
         )  # fmt: skip
 
