@@ -198,7 +198,6 @@ class _FusedRLIF(torch.autograd.Function):
         resets = torch.cat([r0[None], spikes[:-1]])
         back = (lambda h: h @ weight) if V is None else (lambda h: h * V)  # Rᵀ
         need_thr = ctx.needs_input_grad[4]
-        slope = ctx.surrogate.derivative(mems - threshold)  # σ'[t] for all steps in one call
         h_seq = torch.empty_like(mems)
         d_thr = torch.zeros_like(mems[0]) if need_thr else None
         last = mems.shape[0] - 1
@@ -215,7 +214,7 @@ class _FusedRLIF(torch.autograd.Function):
                 g.copy_(grad_spk[t])
             else:
                 g.zero_()
-            g.mul_(slope[t])
+            g.mul_(ctx.surrogate.derivative(mems[t] - threshold))  # one [B, ...] slice: in cache
             if need_thr:
                 d_thr.sub_(g)
             if grad_mem is not None:
