@@ -13,9 +13,10 @@ __version__ = "0.1.0"  # the one version source: pyproject.toml reads it (setupt
 __distribution__ = "spikelearn-course"
 
 MODULES = (
-    "analysis", "claims", "conversion", "cost", "datasets", "encoding", "export", "integer",
-    "layers", "leak_aware", "models", "neurons", "norm", "online", "plasticity", "plot", "quant",
-    "surrogate", "training", "ttfs", "ttfs_mapping", "ttfs_simulation", "widgets",
+    "adaptive", "analysis", "claims", "conversion", "cost", "datasets", "encoding",
+    "event_datasets", "events", "export", "integer", "layers", "leak_aware", "models", "neurons",
+    "norm", "online", "plasticity", "plot", "quant", "recurrent", "surrogate", "tasks", "training",
+    "ttfs", "ttfs_mapping", "ttfs_simulation", "widgets",
 )  # fmt: skip
 
 

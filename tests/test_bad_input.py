@@ -10,11 +10,14 @@ import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
 from spikelearn import (  # noqa: E402
+    adaptive,
     analysis,
     claims,
     conversion,
     cost,
     encoding,
+    event_datasets,
+    events,
     export,
     integer,
     layers,
@@ -26,7 +29,9 @@ from spikelearn import (  # noqa: E402
     plasticity,
     plot,
     quant,
+    recurrent,
     surrogate,
+    tasks,
     training,
     ttfs,
     ttfs_mapping,
@@ -39,6 +44,28 @@ mlp = nn.Sequential(layers.TimeFolded(nn.Linear(3, 2)), layers.Spiking(neurons.L
 relu = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2))
 
 CASES = {
+    # recurrent, adaptive, tasks, events, event datasets
+    "RLIF beta": (
+        lambda: recurrent.RLIF(1.5, linear_features=4),
+        ValueError,
+        r"beta must be in \[0, 1\], got 1.5",
+    ),
+    "ALIF beta": (lambda: adaptive.ALIF(1.5, 0.9), ValueError, "beta must be in"),
+    "delayed_digits delay": (
+        lambda: tasks.delayed_digits(delay=-1),
+        ValueError,
+        "delay must be an integer >= 0, got -1",
+    ),
+    "events.to_frames events": (
+        lambda: events.to_frames(torch.zeros(3).numpy(), (8, 8, 2), time_window=10),
+        TypeError,
+        "events must be a structured numpy array",
+    ),
+    "NMNIST split": (
+        lambda: event_datasets.NMNIST(root="/tmp/spikelearn-bad-input", split="bogus"),
+        ValueError,
+        "split must be one of 'train', 'test', got 'bogus'",
+    ),
     "ttfs_mapping.from_relu model": (
         lambda: ttfs_mapping.from_relu(nn.Linear(3, 2), x2),
         TypeError,
