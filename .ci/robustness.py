@@ -19,6 +19,9 @@ Usage::
 
     python .ci/robustness.py --configs seed1,seed2,sse41            # what CI runs
     python .ci/robustness.py --configs all --table docs/robustness.md   # the committed table
+    python .ci/robustness.py --configs all --notebooks tutorials/05_*.ipynb --out .robustness/05
+    python .ci/robustness.py --configs all --from-records .robustness/records.json \
+        .robustness/05/records.json --table docs/robustness.md   # after re-running one notebook
 
 Exit status 1 if any notebook fails (an assert or an error) in any run; with ``--strict`` also
 if a claim's worst margin is below half its spread.
@@ -199,6 +202,12 @@ def main():
     parser.add_argument(
         "--survey", action="store_true", help="record failing claims instead of stopping at them"
     )
+    parser.add_argument(
+        "--from-records",
+        nargs="+",
+        metavar="RECORDS_JSON",
+        help="build the table from earlier runs' records.json files (later files win per run)",
+    )
     parser.add_argument("--one", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
@@ -210,13 +219,22 @@ def main():
         parser.error(f"unknown configuration(s) {unknown}; expected some of {list(CONFIGS)}")
     notebooks = args.notebooks or sorted(glob.glob(str(ROOT / "tutorials" / "[0-9][0-9]_*.ipynb")))
     out_dir = Path(args.out)
-    # one-thread runs share the cores (one each); the others run one at a time
-    single = [(c, nb) for c in configs if "1thread" in c for nb in notebooks]
-    multi = [(c, nb) for c in configs if "1thread" not in c for nb in notebooks]
-    records = [run(c, nb, out_dir, args.survey) for c, nb in multi]
-    with ThreadPoolExecutor(max_workers=args.jobs) as pool:
-        records += list(pool.map(lambda job: run(*job, out_dir, args.survey), single))
-    (out_dir / "records.json").write_text(json.dumps(records, indent=1))
+    if args.from_records:  # re-tabulate: e.g. a full run, then one notebook re-run after a fix
+        latest = {}
+        for path in args.from_records:
+            for r in json.loads(Path(path).read_text()):
+                latest[(r["config"], r["notebook"])] = r
+        records = [r for r in latest.values() if r["config"] in configs]
+        notebooks = sorted({r["notebook"] for r in records})
+    else:
+        # one-thread runs share the cores (one each); the others run one at a time
+        single = [(c, nb) for c in configs if "1thread" in c for nb in notebooks]
+        multi = [(c, nb) for c in configs if "1thread" not in c for nb in notebooks]
+        records = [run(c, nb, out_dir, args.survey) for c, nb in multi]
+        with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+            records += list(pool.map(lambda job: run(*job, out_dir, args.survey), single))
+        out_dir.mkdir(parents=True, exist_ok=True)
+        (out_dir / "records.json").write_text(json.dumps(records, indent=1))
 
     rows = tabulate(records, configs)
     failed = [r for r in records if r["error"]]
