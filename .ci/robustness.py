@@ -218,7 +218,7 @@ def main():
     if unknown:
         parser.error(f"unknown configuration(s) {unknown}; expected some of {list(CONFIGS)}")
     notebooks = args.notebooks or sorted(glob.glob(str(ROOT / "tutorials" / "[0-9][0-9]_*.ipynb")))
-    out_dir = Path(args.out)
+    out_dir = Path(args.out).resolve()  # the kernels run in tutorials/: no relative paths
     if args.from_records:  # re-tabulate: e.g. a full run, then one notebook re-run after a fix
         latest = {}
         for path in args.from_records:
