@@ -94,28 +94,39 @@ def default_root():
     return Path(os.environ.get("SPIKELEARN_DATA", "~/.cache/spikelearn")).expanduser()
 
 
-def sha256(path):
-    """SHA-256 hex digest of a file, read in chunks."""
-    digest = hashlib.sha256()
+def _digest(expected):
+    """The hash of a published checksum: 64 hex digits SHA-256, 32 MD5 (for sources that only
+    publish MD5, e.g. N-MNIST and SHD); with its printable name."""
+    return (hashlib.md5(), "MD5") if len(expected) == 32 else (hashlib.sha256(), "SHA-256")
+
+
+def checksum(path, expected):
+    """Hex digest of a file with the algorithm of ``expected`` (SHA-256 or MD5), read in chunks."""
+    digest, _ = _digest(expected)
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
 
 
+def sha256(path):
+    """SHA-256 hex digest of a file, read in chunks."""
+    return checksum(path, "0" * 64)
+
+
 def _download(url, path, expected):
     """Fetch ``url`` into ``path`` atomically; raise ``ValueError`` on a checksum mismatch."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
     try:
-        digest = hashlib.sha256()
+        digest, algorithm = _digest(expected)
         with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=30) as response:
             for chunk in iter(lambda: response.read(1 << 20), b""):
                 digest.update(chunk)
                 out.write(chunk)
         if digest.hexdigest() != expected:
             raise ValueError(
-                f"SHA-256 of {url} is {digest.hexdigest()}, expected {expected}: the download is "
-                "corrupt or the file changed upstream; nothing was saved"
+                f"{algorithm} of {url} is {digest.hexdigest()}, expected {expected}: the download "
+                "is corrupt or the file changed upstream; nothing was saved"
             )
         os.replace(tmp, path)
     finally:
@@ -259,4 +270,14 @@ def loaders(train, test, batch_size=128, seed=0):
     )
 
 
-__all__ = ["load", "loaders", "fetch", "read_idx", "sha256", "default_root", "SOURCES", "NAMES"]
+__all__ = [
+    "load",
+    "loaders",
+    "fetch",
+    "read_idx",
+    "sha256",
+    "checksum",
+    "default_root",
+    "SOURCES",
+    "NAMES",
+]

@@ -25,10 +25,8 @@ no SHA-256 for these files; the table holds the MD5 sums that Tonic records for 
 against whichever digest its entry holds (32 hex digits: MD5; 64: SHA-256).
 """
 
-import hashlib
 import os
 import tempfile
-import urllib.request
 import zipfile
 from pathlib import Path
 
@@ -36,7 +34,7 @@ import numpy as np
 from torch.utils.data import Dataset
 
 from ._checks import check_choice
-from .datasets import default_root
+from .datasets import _download, checksum, default_root
 from .events import EVENT_DTYPE
 
 _MENDELEY = "https://data.mendeley.com/public-files/datasets/468j46mzdv/files/"
@@ -64,38 +62,6 @@ SOURCES = {
     },
 }
 OFFLINE_HINT = "The simulated event camera needs no network: events.event_digits()."
-
-
-def _digest(expected):
-    return hashlib.md5() if len(expected) == 32 else hashlib.sha256()
-
-
-def checksum(path, expected):
-    """Hex digest of a file with the algorithm of ``expected`` (MD5 or SHA-256)."""
-    digest = _digest(expected)
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def _download(url, path, expected):
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    try:
-        digest = _digest(expected)
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=30) as response:
-            for chunk in iter(lambda: response.read(1 << 20), b""):
-                digest.update(chunk)
-                out.write(chunk)
-        if digest.hexdigest() != expected:
-            raise ValueError(
-                f"{digest.name.upper()} of {url} is {digest.hexdigest()}, expected {expected}: the "
-                "download is corrupt or the file changed upstream; nothing was saved"
-            )
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
 
 
 def fetch(name, filename, root=None, download=True):
@@ -263,4 +229,4 @@ class SHD(Dataset):
         return (self.transform(events) if self.transform else events), int(self.labels[index])
 
 
-__all__ = ["NMNIST", "SHD", "fetch", "read_nmnist_bin", "checksum", "SOURCES"]
+__all__ = ["NMNIST", "SHD", "fetch", "read_nmnist_bin", "SOURCES"]
