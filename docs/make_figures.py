@@ -6,16 +6,17 @@ copies the folder next to the tutorials for the Sphinx build. No network, no dat
 every number drawn is computed here with numpy from the equations the library implements
 (``spikelearn.neurons``, ``norm``, ``ttfs``, ``conversion``; see ``docs/methods.md``).
 
-==========================  ============================================================  ========
-file                        shows                                                         tutorial
-==========================  ============================================================  ========
-``rc_circuit.png``          the RC circuit of a LIF neuron and its discrete update        01
-``unrolled_graph.png``      a LIF layer unrolled in time: forward pass and BPTT           03, 04
-``time_folding.png``        folding time into batch for stateless layers                  05
-``tdbn_residual_block.png`` tdBN's spiking residual block                                 08
-``ttfs_windows.png``        TTFS windows per layer and the constant-slope (B1) neuron     09
-``conversion_pipeline.png`` ANN-to-SNN conversion, step by step                           11
-==========================  ============================================================  ========
+=================================  ==========================================================  ========
+file                               shows                                                       tutorial
+=================================  ==========================================================  ========
+``rc_circuit.png``                 the RC circuit of a LIF neuron and its discrete update      01
+``unrolled_graph.png``             a LIF layer unrolled in time: forward pass and BPTT         03, 04
+``time_folding.png``               folding time into batch for stateless layers                05
+``tdbn_residual_block.png``        tdBN's spiking residual block                               08
+``ttfs_windows.png``               TTFS windows per layer and the constant-slope (B1) neuron   09
+``conversion_pipeline.png``        ANN-to-SNN conversion, step by step                         11
+``recurrent_adaptive_neuron.png``  a recurrent ALIF neuron: leak, recurrence, adaptation       12
+=================================  ==========================================================  ========
 """
 
 import io
@@ -745,6 +746,53 @@ def conversion_pipeline(out_dir):
     return save(fig, out_dir, "conversion_pipeline.png")
 
 
+# --- 7. the recurrent adaptive neuron (tutorial 12) -----------------------------------------
+
+
+def recurrent_adaptive_neuron(out_dir):
+    """One step of a recurrent ALIF neuron: two slow paths back from the spike (recurrence into
+    the input sum, adaptation into the threshold) beside the membrane's own leak."""
+    fig, ax = canvas(10, 4.5)
+    y = 2.5
+    box(ax, 1.05, y, 1.7, 0.7, "input\n$x[t] = W_{in} s[t]$", FILL["linear"], fontsize=10.5)
+    ax.add_patch(Circle((2.6, y), 0.26, fc="white", ec=INK, lw=1.3))
+    ax.text(2.6, y, "+", ha="center", va="center", fontsize=15)
+    arrow(ax, (1.9, y), (2.34, y))
+    box(ax, 4.55, y, 2.9, 0.85, "membrane\n$u[t] = \\beta u[t-1] + (\\cdot) - o[t-1] b_0$", FILL["neuron"],
+        fontsize=10.5)  # fmt: skip
+    arrow(ax, (2.86, y), (3.1, y))
+    arrow(ax, (3.8, y + 0.43), (5.3, y + 0.43), rad=-0.45, head=9)
+    ax.text(4.55, y + 0.9, "leak $\\times\\beta$: $\\tau_{mem} = 1/(1-\\beta) = 5$ steps", ha="center",
+            fontsize=9.5, color=MUTED)  # fmt: skip
+    box(ax, 7.25, y, 1.9, 0.85, "spike\n$o[t] = H(u[t] - b[t])$", FILL["step"], fontsize=10.5)
+    arrow(ax, (6.0, y), (6.3, y))
+    arrow(ax, (8.2, y), (9.9, y))
+    ax.text(9.85, y + 0.15, "$o[t]$", ha="right", va="bottom", fontsize=11)
+    # recurrence: the previous spikes come back as current (RLIF)
+    line(ax, [(9.3, y), (9.3, 4.0), (2.6, 4.0)], color=TIME[0], dashed=True)
+    arrow(ax, (2.6, 4.0), (2.6, y + 0.26), color=TIME[0], dashed=True)
+    ax.text(5.95, 4.08, "recurrence $V o[t-1] + b$ (RLIF): memory in ongoing activity", ha="center",
+            va="bottom", fontsize=10, color=TIME[0])  # fmt: skip
+    # adaptation: the previous spikes raise the threshold (ALIF)
+    line(ax, [(9.3, y), (9.3, 0.75), (6.2, 0.75)], color=BACK)
+    box(
+        ax,
+        4.8,
+        0.75,
+        2.8,
+        0.75,
+        "adaptation\n$a[t] = \\rho a[t-1] + o[t-1]$",
+        FILL["norm"],
+        fontsize=10.5,
+    )
+    arrow(ax, (9.3, 0.75), (6.2, 0.75), color=BACK)
+    arrow(ax, (5.6, 1.12), (7.0, y - 0.43), color=BACK, rad=-0.25)
+    ax.text(6.95, 1.5, "threshold $b[t] = b_0 + \\beta_a a[t]$", fontsize=10, color=BACK)
+    ax.text(4.8, 0.17, "$\\tau_a = -1/\\ln\\rho$ = hundreds of steps: memory without activity (ALIF)",
+            ha="center", fontsize=9.5, color=MUTED)  # fmt: skip
+    return save(fig, out_dir, "recurrent_adaptive_neuron.png")
+
+
 FIGURES = {
     "rc_circuit.png": rc_circuit,
     "unrolled_graph.png": unrolled_graph,
@@ -752,6 +800,7 @@ FIGURES = {
     "tdbn_residual_block.png": tdbn_residual_block,
     "ttfs_windows.png": ttfs_windows,
     "conversion_pipeline.png": conversion_pipeline,
+    "recurrent_adaptive_neuron.png": recurrent_adaptive_neuron,
 }
 
 

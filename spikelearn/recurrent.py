@@ -287,9 +287,11 @@ class RSynaptic(_Recurrent):
 def truncated_bptt(neuron, x_seq, k, state=()):
     """Run ``neuron.multi_step`` on chunks of ``k`` steps, detaching the state between chunks.
 
-    Backpropagation through time then reaches back at most ``k`` steps: memory for the autograd
-    graph grows with ``k`` instead of ``T``, and gradients cannot explode or vanish over the
-    whole sequence (Williams & Peng 1990). The forward values are unchanged. Works for the
+    Backpropagation through time then reaches back at most ``k`` steps, so gradients cannot
+    explode or vanish over the whole sequence (Williams & Peng 1990); the forward values are
+    unchanged. This call keeps every window's graph (one backward for all of them); the memory
+    saving of truncated BPTT comes from backpropagating each window's loss before running the
+    next one, so that the graph held spans ``k`` steps, not ``T``. Works for the
     neurons whose ``multi_step`` returns its own state arguments (``RLIF``: ``(spk, mem)``,
     ``RSynaptic``: ``(spk, syn, mem)``, ``adaptive.ALIF``: ``(spk, a, mem)``).
 
