@@ -209,7 +209,8 @@ def event_digits(split="train", num_steps=30, amplitude=1, contrast=0.5, noise=0
     rng = np.random.default_rng(check_int("seed", seed, low=0))
     train, test = datasets.load("digits")
     images, labels = (train if split == "train" else test).tensors
-    images = images[:, 0].numpy()
+    images = images[:, 0].numpy().astype(np.float64)  # one precision throughout: a pixel back at
+    # its old intensity must meet its old reference exactly, not a float32 rounding of it
     n, h, w = images.shape
     sensor = (w + 2 * a, h + a, 2)
     corners = np.array([(0, 0), (a, a), (2 * a, 0), (0, 0)], dtype=float)

@@ -138,6 +138,33 @@ def test_event_digits_is_a_seeded_event_camera():
     assert not np.array_equal(noisy[0], ev.event_digits("test", noise=0.01, seed=2)[0][0])
 
 
+def test_event_digits_is_a_dvs_pixel_run_by_hand():
+    # the pixel rule of the docstring, written out in float64 for the first digits: a pixel back
+    # at an earlier intensity meets its earlier reference in the same precision (a float32 first
+    # view once shifted the floor at exact contrast multiples and changed the event counts)
+    from spikelearn import datasets
+
+    a, steps, contrast = 2, 30, 0.5
+    images = datasets.load("digits")[1].tensors[0][:5, 0].numpy()
+    recordings, _, sensor = ev.event_digits("test", num_steps=steps, amplitude=a, contrast=contrast)
+    phase = np.linspace(0, 3, steps)
+    corners = np.array([(0, 0), (a, a), (2 * a, 0), (0, 0)])
+    path = np.round([np.interp(phase, np.arange(4), corners[:, k]) for k in (0, 1)]).T.astype(int)
+    for image, recorded in zip(images, recordings, strict=False):
+        movie = np.zeros((steps, sensor[1], sensor[0]))
+        for k, (dx, dy) in enumerate(path):
+            movie[k, dy : dy + 8, dx : dx + 8] = image
+        ref, want = np.log(movie[0] + 0.1), np.zeros((2, sensor[1], sensor[0]))
+        for frame in movie:
+            change = np.log(frame + 0.1) - ref
+            n = np.floor(np.abs(change) / contrast)
+            ref = ref + np.sign(change) * n * contrast
+            want[1] += np.where(change > 0, n, 0)
+            want[0] += np.where(change < 0, n, 0)
+        got = ev.to_frames(recorded, sensor, time_window=10**9)[0].numpy()
+        assert np.array_equal(got, want)
+
+
 def test_every_digit_makes_a_moderate_number_of_events():
     events, _, _ = ev.event_digits("test", contrast=0.5)
     counts = np.array([len(e) for e in events])
