@@ -776,10 +776,28 @@ def three_factor_rule(out_dir):
         box(ax, x, 3.05, 1.75, 0.78, "", fill)
         ax.text(x, 3.23, title, ha="center", va="center", fontsize=10, color=MUTED)
         ax.text(x, 2.9, eq, ha="center", va="center", fontsize=10)
-    box(ax, 8.25, 1.65, 2.1, 0.6, "$e_{ji}[t] = \\psi_j[t]\\,\\bar x_i[t]$", FILL["norm"], fontsize=10.5)
+    box(
+        ax,
+        8.25,
+        1.65,
+        2.1,
+        0.6,
+        "$e_{ji}[t] = \\psi_j[t]\\,\\bar x_i[t]$",
+        FILL["norm"],
+        fontsize=10.5,
+    )
     arrow(ax, (7.3, 2.64), (7.9, 1.97))
     arrow(ax, (9.2, 2.64), (8.6, 1.97))
-    box(ax, 10.6, 0.75, 2.3, 0.6, "$\\Delta W_{ji} \\propto -L_j[t]\\,e_{ji}[t]$", FILL["note"], fontsize=10.5)
+    box(
+        ax,
+        10.6,
+        0.75,
+        2.3,
+        0.6,
+        "$\\Delta W_{ji} \\propto -L_j[t]\\,e_{ji}[t]$",
+        FILL["note"],
+        fontsize=10.5,
+    )
     arrow(ax, (9.3, 1.5), (9.75, 1.02))
     arrow(ax, (11.05, 2.64), (10.9, 1.07), color=BACK)
     ax.text(6.35, 0.85, "memory: one step + traces", fontsize=10.5, color=INK)
