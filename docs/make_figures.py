@@ -16,6 +16,7 @@ file                               shows                                        
 ``ttfs_windows.png``               TTFS windows per layer and the constant-slope (B1) neuron   09
 ``conversion_pipeline.png``        ANN-to-SNN conversion, step by step                         11
 ``recurrent_adaptive_neuron.png``  a recurrent ALIF neuron: leak, recurrence, adaptation       12
+``three_factor_rule.png``          BPTT's stored steps vs the three-factor rule, online        14
 =================================  ==========================================================  ========
 """
 
@@ -793,6 +794,65 @@ def recurrent_adaptive_neuron(out_dir):
     return save(fig, out_dir, "recurrent_adaptive_neuron.png")
 
 
+# --- 8. BPTT vs the three-factor rule online (tutorial 14) -------------------------------
+
+
+def three_factor_rule(out_dir):
+    fig, ax = canvas(12, 4.4)
+    cols = [1.2, 2.5, 3.8, 5.1]
+    # left: BPTT keeps every step, then runs backwards from the end
+    ax.text(0.3, 4.05, "BPTT: store all T steps, then go backwards", fontsize=12, color=INK)
+    for t, x in enumerate(cols, start=1):
+        box(ax, x, 2.9, 0.95, 0.55, f"$u[{t}], o[{t}]$", FILL["neuron"], fontsize=10.5)
+        box(ax, x, 1.75, 0.95, 0.42, "stored", FILL["step"], fontsize=9.5, edge=MUTED)
+        arrow(ax, (x, 2.6), (x, 1.98), color=MUTED, lw=1.1)
+    for a, b in zip(cols, cols[1:], strict=False):
+        arrow(ax, (a + 0.48, 3.02), (b - 0.48, 3.02))
+        arrow(ax, (b - 0.48, 2.78), (a + 0.48, 2.78), color=BACK, dashed=True)
+    ax.text(3.15, 1.2, "$\\delta[t]$ needs $\\delta[t+1]$", ha="center", fontsize=10.5, color=BACK)
+    ax.text(0.3, 0.85, "memory grows with T", fontsize=10.5, color=BACK)
+    ax.text(0.3, 0.5, "the update waits for the end of the sequence", fontsize=10, color=MUTED)
+    line(ax, [(6.05, 0.3), (6.05, 4.2)], color=MUTED, lw=1.0)
+    # right: at every step, three local factors make the update
+    ax.text(6.35, 4.05, "e-prop / OTTT: three factors, at every step", fontsize=12, color=INK)
+    factors = [
+        (7.3, "pre trace", "$\\bar x_i[t] = \\beta\\,\\bar x_i[t-1] + x_i[t]$", FILL["linear"]),
+        (9.2, "post", "$\\psi_j[t] = \\sigma'(u_j[t] - V_{th})$", FILL["neuron"]),
+        (11.05, "learning signal", "$L_j[t] = \\partial E/\\partial o_j[t]$", FILL["loss"]),
+    ]
+    for x, title, eq, fill in factors:
+        box(ax, x, 3.05, 1.75, 0.78, "", fill)
+        ax.text(x, 3.23, title, ha="center", va="center", fontsize=10, color=MUTED)
+        ax.text(x, 2.9, eq, ha="center", va="center", fontsize=10)
+    box(
+        ax,
+        8.25,
+        1.65,
+        2.1,
+        0.6,
+        "$e_{ji}[t] = \\psi_j[t]\\,\\bar x_i[t]$",
+        FILL["norm"],
+        fontsize=10.5,
+    )
+    arrow(ax, (7.3, 2.64), (7.9, 1.97))
+    arrow(ax, (9.2, 2.64), (8.6, 1.97))
+    box(
+        ax,
+        10.6,
+        0.75,
+        2.3,
+        0.6,
+        "$\\Delta W_{ji} \\propto -L_j[t]\\,e_{ji}[t]$",
+        FILL["note"],
+        fontsize=10.5,
+    )
+    arrow(ax, (9.3, 1.5), (9.75, 1.02))
+    arrow(ax, (11.05, 2.64), (10.9, 1.07), color=BACK)
+    ax.text(6.35, 0.85, "memory: one step + traces", fontsize=10.5, color=INK)
+    ax.text(6.35, 0.5, "(exact for one LIF layer)", fontsize=10, color=MUTED)
+    return save(fig, out_dir, "three_factor_rule.png")
+
+
 FIGURES = {
     "rc_circuit.png": rc_circuit,
     "unrolled_graph.png": unrolled_graph,
@@ -801,6 +861,7 @@ FIGURES = {
     "ttfs_windows.png": ttfs_windows,
     "conversion_pipeline.png": conversion_pipeline,
     "recurrent_adaptive_neuron.png": recurrent_adaptive_neuron,
+    "three_factor_rule.png": three_factor_rule,
 }
 
 

@@ -52,6 +52,8 @@ def test_every_figure_is_written_into_the_given_folder(drawn):
         "tdbn_residual_block.png",
         "ttfs_windows.png",
         "conversion_pipeline.png",
+        "recurrent_adaptive_neuron.png",
+        "three_factor_rule.png",
     ],
 )
 def test_figure_is_a_png_of_sane_size(drawn, name):
