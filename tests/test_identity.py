@@ -147,6 +147,8 @@ def test_sync_rewrites_a_stale_notebook_and_keeps_its_extras(tmp_path):
 def test_readme_lists_every_tutorial_in_order():
     """The README's tutorial table is the course's table of contents: one row per notebook."""
     readme = (ROOT / "README.md").read_text()
-    rows = re.findall(r"^\| (\d\d) \| \[[^\]]+\]\(tutorials/([\w.-]+\.ipynb)\) \|", readme, flags=re.M)
+    rows = re.findall(
+        r"^\| (\d\d) \| \[[^\]]+\]\(tutorials/([\w.-]+\.ipynb)\) \|", readme, flags=re.M
+    )
     assert [name for _, name in rows] == [p.name for p in NOTEBOOKS]
     assert all(name.startswith(num) for num, name in rows)
