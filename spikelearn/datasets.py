@@ -134,38 +134,43 @@ def _download(url, path, expected):
             os.remove(tmp)
 
 
-def fetch(name, filename, root=None, download=True):
-    """Path of a verified copy of ``filename`` of dataset ``name`` in the cache, downloading it
-    (from each mirror in turn) if it is missing or its SHA-256 is wrong."""
-    source = SOURCES[name]
-    expected = source["files"][filename]
-    folder = Path(root if root is not None else default_root()) / name
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / filename
+def fetch_verified(path, urls, expected, download=True, offline_hint=OFFLINE_HINT):
+    """``path`` once it holds a file with checksum ``expected``: a good cached copy is kept, a bad
+    one deleted, a missing one downloaded from each url in turn (atomically, checked)."""
     if path.exists():
-        if sha256(path) == expected:
+        if checksum(path, expected) == expected:
             return path
         path.unlink()  # corrupt or partial cache: fetch it again
     if not download:
         raise FileNotFoundError(
             f"{path} is missing (or was corrupt and has been removed) and download=False. "
-            + OFFLINE_HINT
+            + offline_hint
         )
     errors, mismatch = [], None
-    for base in source["urls"]:
+    for url in urls:
         try:
-            _download(base + filename, path, expected)
+            _download(url, path, expected)
             return path
         except ValueError as err:  # checksum mismatch: try the next mirror
             mismatch = err
         except OSError as err:  # URLError, timeouts, refused connections
-            errors.append(f"{base + filename}: {err}")
+            errors.append(f"{url}: {err}")
     if mismatch is not None:
         raise mismatch
     raise ConnectionError(
-        f"could not download {filename} for {name!r} (are you offline?). {OFFLINE_HINT} "
-        "Tried: " + "; ".join(errors)
+        f"could not download {path.name} for {path.parent.name!r} (are you offline?). "
+        f"{offline_hint} Tried: " + "; ".join(errors)
     )
+
+
+def fetch(name, filename, root=None, download=True):
+    """Path of a verified copy of ``filename`` of dataset ``name`` in the cache, downloading it
+    (from each mirror in turn) if it is missing or its SHA-256 is wrong."""
+    source = SOURCES[name]
+    folder = Path(root if root is not None else default_root()) / name
+    folder.mkdir(parents=True, exist_ok=True)
+    urls = [base + filename for base in source["urls"]]
+    return fetch_verified(folder / filename, urls, source["files"][filename], download)
 
 
 def read_idx(path):
@@ -277,6 +282,7 @@ __all__ = [
     "read_idx",
     "sha256",
     "checksum",
+    "fetch_verified",
     "default_root",
     "SOURCES",
     "NAMES",

@@ -34,7 +34,7 @@ import numpy as np
 from torch.utils.data import Dataset
 
 from ._checks import check_choice
-from .datasets import _download, checksum, default_root
+from .datasets import default_root, fetch_verified
 from .events import EVENT_DTYPE
 
 _MENDELEY = "https://data.mendeley.com/public-files/datasets/468j46mzdv/files/"
@@ -69,31 +69,7 @@ def fetch(name, filename, root=None, download=True):
     urls, expected = SOURCES[name][filename]
     folder = Path(root if root is not None else default_root()) / name
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / filename
-    if path.exists():
-        if checksum(path, expected) == expected:
-            return path
-        path.unlink()  # corrupt or partial cache: fetch it again
-    if not download:
-        raise FileNotFoundError(
-            f"{path} is missing (or was corrupt and has been removed) and download=False. "
-            + OFFLINE_HINT
-        )
-    errors, mismatch = [], None
-    for url in urls:
-        try:
-            _download(url, path, expected)
-            return path
-        except ValueError as err:
-            mismatch = err
-        except OSError as err:
-            errors.append(f"{url}: {err}")
-    if mismatch is not None:
-        raise mismatch
-    raise ConnectionError(
-        f"could not download {filename} for {name!r} (are you offline?). {OFFLINE_HINT} Tried: "
-        + "; ".join(errors)
-    )
+    return fetch_verified(folder / filename, urls, expected, download, OFFLINE_HINT)
 
 
 def read_nmnist_bin(data, where="N-MNIST file"):
