@@ -37,9 +37,7 @@ import math
 import torch
 from torch import nn
 
-from . import surrogate as _surrogate
 from ._checks import (
-    check_choice,
     check_int,
     check_positive,
     check_probability,
@@ -47,7 +45,7 @@ from ._checks import (
     check_same_shape,
     check_tensor,
 )
-from .neurons import RESETS, _param
+from .neurons import _lif_setup, _param, _step_loop
 
 
 class ALIF(nn.Module):
@@ -67,14 +65,9 @@ class ALIF(nn.Module):
                  reset_mechanism="subtract", learn_beta=False, learn_rho=False,
                  learn_beta_a=False, learn_threshold=False):  # fmt: skip
         super().__init__()
-        _param(self, "beta", check_probability("beta", beta), learn_beta)
+        _lif_setup(self, beta, threshold, spike_grad, reset_mechanism, learn_beta, learn_threshold)
         _param(self, "rho", check_probability("rho", rho), learn_rho)
         _param(self, "beta_a", check_range("beta_a", beta_a, low=0), learn_beta_a)
-        _param(self, "threshold", check_positive("threshold", threshold), learn_threshold)
-        self.spike_grad = spike_grad if spike_grad is not None else _surrogate.atan()
-        if not callable(self.spike_grad):
-            raise TypeError(f"spike_grad must be callable, got {type(spike_grad).__name__}")
-        self.reset_mechanism = check_choice("reset_mechanism", reset_mechanism, RESETS)
 
     def _state(self, name, value, input_):
         if value is None:
@@ -106,11 +99,7 @@ class ALIF(nn.Module):
     def multi_step(self, x_seq, spk=None, a=None, mem=None):
         """Run ``[T, B, ...]`` currents; returns ``(spk_seq, a_seq, mem_seq)``."""
         check_tensor("x_seq", x_seq, min_dim=2)
-        out = []
-        for x in x_seq:
-            spk, a, mem = self(x, spk, a, mem)
-            out.append((spk, a, mem))
-        return tuple(torch.stack(s) for s in zip(*out, strict=True))
+        return _step_loop(self, x_seq, (spk, a, mem), returns_spikes_as_state=True)
 
     def extra_repr(self):
         return f"reset={self.reset_mechanism!r}, spike_grad={self.spike_grad!r}"

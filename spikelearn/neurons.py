@@ -44,6 +44,30 @@ def _param(module, name, value, learn):
         module.register_buffer(name, value)
 
 
+def _lif_setup(module, beta, threshold, spike_grad, reset_mechanism, learn_beta, learn_threshold):
+    """The checked ``beta``, ``threshold``, ``spike_grad`` (default ``atan``) and
+    ``reset_mechanism`` every LIF-like neuron has (LIF, the recurrent and the adaptive ones)."""
+    _param(module, "beta", check_probability("beta", beta), learn_beta)
+    _param(module, "threshold", check_positive("threshold", threshold), learn_threshold)
+    module.spike_grad = spike_grad if spike_grad is not None else _surrogate.atan()
+    if not callable(module.spike_grad):
+        raise TypeError(f"spike_grad must be callable, got {type(spike_grad).__name__}")
+    module.reset_mechanism = check_choice("reset_mechanism", reset_mechanism, RESETS)
+
+
+def _step_loop(step, x_seq, state, returns_spikes_as_state=False):
+    """Call ``outputs = step(x, *state)`` for each step of ``x_seq``; stack every output over time.
+
+    The next state is ``outputs[1:]`` (``(spk, mem) = lif(x, mem)``), or all of ``outputs`` for
+    neurons that take their own spikes back (``(spk, mem) = rlif(x, spk, mem)``)."""
+    steps = []
+    for x in x_seq:
+        outputs = step(x, *state)
+        state = outputs if returns_spikes_as_state else outputs[1:]
+        steps.append(outputs)
+    return tuple(torch.stack(s) for s in zip(*steps, strict=True))
+
+
 class LIF(nn.Module):
     """First-order leaky integrate-and-fire neuron (snnTorch's ``Leaky``).
 
@@ -65,12 +89,7 @@ class LIF(nn.Module):
         learn_threshold=False,
     ):
         super().__init__()
-        _param(self, "beta", check_probability("beta", beta), learn_beta)
-        _param(self, "threshold", check_positive("threshold", threshold), learn_threshold)
-        self.spike_grad = spike_grad if spike_grad is not None else _surrogate.atan()
-        if not callable(self.spike_grad):
-            raise TypeError(f"spike_grad must be callable, got {type(spike_grad).__name__}")
-        self.reset_mechanism = check_choice("reset_mechanism", reset_mechanism, RESETS)
+        _lif_setup(self, beta, threshold, spike_grad, reset_mechanism, learn_beta, learn_threshold)
 
     def _check_parameters(self, x, x_name, names=("beta", "threshold")):
         """Per-neuron parameters must broadcast to one time step's shape ``x``."""
@@ -120,12 +139,7 @@ class LIF(nn.Module):
             return _FusedLIF.apply(
                 x_seq, mem, beta, self.threshold, self.spike_grad, self.reset_mechanism
             )
-        spikes, mems = [], []
-        for x in x_seq:
-            spk, mem = self(x, mem)
-            spikes.append(spk)
-            mems.append(mem)
-        return torch.stack(spikes), torch.stack(mems)
+        return _step_loop(self, x_seq, (mem,))
 
     def extra_repr(self):
         return (
@@ -286,11 +300,7 @@ class Synaptic(LIF):
     def multi_step(self, x_seq, syn=None, mem=None):
         """Run a ``[T, B, ...]`` sequence (``T >= 1``); returns ``(spk_seq, syn_seq, mem_seq)``."""
         check_sequence("x_seq", x_seq)
-        out = []
-        for x in x_seq:
-            spk, syn, mem = self(x, syn, mem)
-            out.append((spk, syn, mem))
-        return tuple(torch.stack(s) for s in zip(*out, strict=True))
+        return _step_loop(self, x_seq, (syn, mem))
 
 
 __all__ = ["LIF", "IF", "Synaptic", "RESETS"]

@@ -33,14 +33,12 @@ from torch import nn
 
 from . import surrogate as _surrogate
 from ._checks import (
-    check_choice,
     check_int,
-    check_positive,
     check_probability,
     check_same_shape,
     check_tensor,
 )
-from .neurons import RESETS, _param
+from .neurons import RESETS, _lif_setup, _param, _step_loop
 
 
 def _feedback(module, V, all_to_all, linear_features, conv2d_channels, kernel_size, learn):
@@ -74,16 +72,7 @@ def _feedback(module, V, all_to_all, linear_features, conv2d_channels, kernel_si
 
 
 class _Recurrent(nn.Module):
-    """Shared parts of :class:`RLIF` and :class:`RSynaptic`: parameters, feedback, state checks."""
-
-    def _setup(self, beta, threshold, spike_grad, reset_mechanism, learn_beta, learn_threshold):
-        """The parameters, checks and default surrogate (``atan``) of ``neurons.LIF``."""
-        _param(self, "beta", check_probability("beta", beta), learn_beta)
-        _param(self, "threshold", check_positive("threshold", threshold), learn_threshold)
-        self.spike_grad = spike_grad if spike_grad is not None else _surrogate.atan()
-        if not callable(self.spike_grad):
-            raise TypeError(f"spike_grad must be callable, got {type(spike_grad).__name__}")
-        self.reset_mechanism = check_choice("reset_mechanism", reset_mechanism, RESETS)
+    """Shared parts of :class:`RLIF` and :class:`RSynaptic`: feedback, state checks, reset."""
 
     def feedback(self, spk):
         """``R(o)``: the current the previous step's spikes feed back."""
@@ -125,7 +114,7 @@ class RLIF(_Recurrent):
                  kernel_size=None, threshold=1.0, spike_grad=None, reset_mechanism="subtract",
                  learn_beta=False, learn_threshold=False, learn_recurrent=True):  # fmt: skip
         super().__init__()
-        self._setup(beta, threshold, spike_grad, reset_mechanism, learn_beta, learn_threshold)
+        _lif_setup(self, beta, threshold, spike_grad, reset_mechanism, learn_beta, learn_threshold)
         _feedback(
             self, V, all_to_all, linear_features, conv2d_channels, kernel_size, learn_recurrent
         )
@@ -149,12 +138,7 @@ class RLIF(_Recurrent):
             weight, bias = (self.recurrent.weight, self.recurrent.bias) if linear else (None, None)
             return _FusedRLIF.apply(x_seq, spk, mem, self.beta.clamp(0, 1), self.threshold,
                                     weight, bias, self.V, self.spike_grad, self.reset_mechanism)  # fmt: skip
-        spikes, mems = [], []
-        for x in x_seq:
-            spk, mem = self(x, spk, mem)
-            spikes.append(spk)
-            mems.append(mem)
-        return torch.stack(spikes), torch.stack(mems)
+        return _step_loop(self, x_seq, (spk, mem), returns_spikes_as_state=True)
 
 
 class _FusedRLIF(torch.autograd.Function):
@@ -259,7 +243,7 @@ class RSynaptic(_Recurrent):
                  reset_mechanism="subtract", learn_alpha=False, learn_beta=False,
                  learn_threshold=False, learn_recurrent=True):  # fmt: skip
         super().__init__()
-        self._setup(beta, threshold, spike_grad, reset_mechanism, learn_beta, learn_threshold)
+        _lif_setup(self, beta, threshold, spike_grad, reset_mechanism, learn_beta, learn_threshold)
         _param(self, "alpha", check_probability("alpha", alpha), learn_alpha)
         _feedback(
             self, V, all_to_all, linear_features, conv2d_channels, kernel_size, learn_recurrent
@@ -277,11 +261,7 @@ class RSynaptic(_Recurrent):
     def multi_step(self, x_seq, spk=None, syn=None, mem=None):
         """Run ``[T, B, ...]`` currents; returns ``(spk_seq, syn_seq, mem_seq)``."""
         check_tensor("x_seq", x_seq, min_dim=2)
-        out = []
-        for x in x_seq:
-            spk, syn, mem = self(x, spk, syn, mem)
-            out.append((spk, syn, mem))
-        return tuple(torch.stack(s) for s in zip(*out, strict=True))
+        return _step_loop(self, x_seq, (spk, syn, mem), returns_spikes_as_state=True)
 
 
 def truncated_bptt(neuron, x_seq, k, state=()):
