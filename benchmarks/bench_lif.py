@@ -142,8 +142,10 @@ def report(title, results, baseline):
         )
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def parse_args(description):
+    """``--device``, ``--repeats``, ``--threads``: set the threads, print the set-up; returns
+    ``(device, repeats)``. Shared by the speed benchmarks."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
@@ -153,11 +155,16 @@ def main():
     device = torch.device(args.device)
     print(f"torch {torch.__version__}, snntorch {snn.__version__}, device {device}, "
           f"{torch.get_num_threads()} threads, median of {args.repeats}")  # fmt: skip
-    lif = lif_benchmark(device, args.repeats)
+    return device, args.repeats
+
+
+def main():
+    device, repeats = parse_args(__doc__.splitlines()[0])
+    lif = lif_benchmark(device, repeats)
     report("LIF forward+backward, T=25, B=128, 1000 neurons", lif, "snntorch.Leaky loop")
-    conv = conv_benchmark(device, max(3, args.repeats // 4))
+    conv = conv_benchmark(device, max(3, repeats // 4))
     report("conv SNN training step, T=10, B=64, 1x28x28", conv, "single-step (loop over t)")
-    small = conv_benchmark(device, args.repeats, size=8, batch=128, steps=10)
+    small = conv_benchmark(device, repeats, size=8, batch=128, steps=10)
     report(
         "conv SNN training step, T=10, B=128, 1x8x8 (digits)", small, "single-step (loop over t)"
     )

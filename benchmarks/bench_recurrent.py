@@ -11,11 +11,9 @@ Prints the median wall-clock and CPU time and the ratios. Run:
 ``python benchmarks/bench_recurrent.py --threads 1 [--repeats 20] [--device cuda]``.
 """
 
-import argparse
-
 import snntorch as snn
 import torch
-from bench_lif import compare, report
+from bench_lif import compare, parse_args, report
 from snntorch import surrogate as snn_surrogate
 
 from spikelearn import surrogate
@@ -55,17 +53,8 @@ def recurrent_benchmark(device, repeats, steps=25, batch=128, features=256):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--device", default="cpu")
-    parser.add_argument("--repeats", type=int, default=20)
-    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
-    args = parser.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    device = torch.device(args.device)
-    print(f"torch {torch.__version__}, snntorch {snn.__version__}, device {device}, "
-          f"{torch.get_num_threads()} threads, median of {args.repeats}")  # fmt: skip
-    results = recurrent_benchmark(device, args.repeats)
+    device, repeats = parse_args(__doc__.splitlines()[0])
+    results = recurrent_benchmark(device, repeats)
     title = "recurrent LIF forward+backward, T=25, B=128, 256 neurons all-to-all"
     report(title, results, "snntorch.RLeaky loop")
     snn_ms, ours_ms = results["snntorch.RLeaky loop"], results["spikelearn RLIF.multi_step (fused)"]
