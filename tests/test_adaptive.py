@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from spikelearn import neurons, surrogate
-from spikelearn.adaptive import ALIF, decay, heterogeneous_beta
+from spikelearn.cells.adaptive import ALIF, decay, heterogeneous_beta
 
 
 def by_hand(xs, beta, rho, beta_a, b0, reset):

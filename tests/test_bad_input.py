@@ -22,6 +22,7 @@ from spikelearn import (  # noqa: E402
     integer,
     layers,
     leak_aware,
+    memory,
     models,
     neurons,
     norm,
@@ -358,17 +359,17 @@ CASES = {
     ),
     # ttfs
     "from_relu zero samples": (
-        lambda: ttfs.from_relu(relu, torch.rand(0, 3)),
+        lambda: ttfs_mapping.from_relu(relu, torch.rand(0, 3)),
         ValueError,
         "x_train must hold at least one sample",
     ),
     "from_relu float64": (
-        lambda: ttfs.from_relu(relu, x2.double()),
+        lambda: ttfs_mapping.from_relu(relu, x2.double()),
         TypeError,
         "x_train has dtype torch.float64",
     ),
     "from_relu margin": (
-        lambda: ttfs.from_relu(relu, x2, margin=0.5),
+        lambda: ttfs_mapping.from_relu(relu, x2, margin=0.5),
         ValueError,
         "margin must be in",
     ),
@@ -384,7 +385,7 @@ CASES = {
     ),
     "jitter sigma": (lambda: ttfs.jitter(x2, -1, 1.0), ValueError, "sigma must be in"),
     "simulate dt": (
-        lambda: ttfs_simulation.simulate(ttfs.from_relu(relu, x2), x2, dt=0),
+        lambda: ttfs_simulation.simulate(ttfs_mapping.from_relu(relu, x2), x2, dt=0),
         ValueError,
         "dt must be in",
     ),
@@ -437,6 +438,16 @@ CASES = {
         lambda: plot.gradient_heatmap(torch.rand(5)),
         ValueError,
         r"norms must be 2-D, got shape \(5,\)",
+    ),
+    "memory.saved_bytes not callable": (
+        lambda: memory.saved_bytes(3),
+        TypeError,
+        "fn must be callable, got int",
+    ),
+    "online.recurrent_eprop_vs_bptt negative scale": (
+        lambda: online.recurrent_eprop_vs_bptt(rec_scale=-1),
+        ValueError,
+        r"rec_scale must be in \[0, inf\), got -1",
     ),
     "plot.depth_curve 2-D": (
         lambda: plot.depth_curve(torch.rand(3, 4)),

@@ -4,9 +4,9 @@ import pytest
 import torch
 from torch import nn
 
-from spikelearn import integer, quant
-from spikelearn.layers import Spiking, TimeFolded
-from spikelearn.neurons import IF, LIF
+from spikelearn import integer
+from spikelearn.cells.neurons import IF, LIF
+from spikelearn.networks.layers import Spiking, TimeFolded
 
 
 def small_net(reset="subtract"):
@@ -62,12 +62,6 @@ def test_integer_path_rejects_unprepared_or_unsupported_models():
         integer.prepare_integer(small_net(), input_step=0.1)
     with pytest.raises(TypeError, match="nn.Sequential"):
         integer.prepare_integer(nn.Linear(3, 3))
-
-
-def test_old_quant_names_still_work():
-    # tutorial 10 calls quant.prepare_integer, quant.to_integer, quant.integer_input, quant.IntegerLIF
-    for name in ("prepare_integer", "to_integer", "integer_input", "IntegerLIF", "IntegerSynapse"):
-        assert getattr(quant, name) is getattr(integer, name)
 
 
 def test_integer_network_folds_time_with_layers_time_folded():

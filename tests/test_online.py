@@ -214,3 +214,13 @@ def test_bad_input_raises_named_errors():
         TypeError, match="layers must be an nn.Sequential or nn.ModuleList of OnlineLIF"
     ):
         online.train_online(nn.Sequential(nn.Linear(2, 2)), torch.zeros(2, 1, 2), None, None, None)
+
+
+def test_recurrent_eprop_vs_bptt_is_exact_without_recurrence_and_approximate_with_it():
+    cosine = torch.nn.functional.cosine_similarity
+    exact = online.recurrent_eprop_vs_bptt(seed=3, rec_scale=0.0, steps=30)
+    assert torch.allclose(exact["eprop"], exact["bptt"], rtol=1e-4, atol=1e-4)
+    approx = online.recurrent_eprop_vs_bptt(seed=3, rec_scale=1.0, steps=30)
+    assert not torch.allclose(approx["eprop"], approx["bptt"], rtol=1e-3, atol=1e-3)
+    assert 0 < float(cosine(approx["eprop"].flatten(), approx["bptt"].flatten(), dim=0)) < 1
+    assert 0 < approx["rate"] < 1

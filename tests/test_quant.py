@@ -5,8 +5,8 @@ from snntorch.functional import quant as snn_quant
 from torch import nn
 
 from spikelearn import quant
-from spikelearn.layers import Spiking, TimeFolded
-from spikelearn.neurons import IF, LIF
+from spikelearn.cells.neurons import IF, LIF
+from spikelearn.networks.layers import Spiking, TimeFolded
 
 
 def dense_weights(n=4001):

@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from spikelearn import neurons, recurrent, surrogate
-from spikelearn.recurrent import RLIF, RSynaptic, truncated_bptt
+from spikelearn.cells.recurrent import RLIF, RSynaptic, truncated_bptt
 
 RESETS = neurons.RESETS
 
@@ -157,7 +157,7 @@ def test_bad_arguments_are_named():
 
 
 def test_works_as_a_layer():
-    from spikelearn.layers import Spiking, TimeFolded
+    from spikelearn.networks.layers import Spiking, TimeFolded
 
     net = nn.Sequential(TimeFolded(nn.Linear(4, 6)), Spiking(RLIF(0.9, linear_features=6)))
     assert net(torch.rand(5, 3, 4)).shape == (5, 3, 6)
