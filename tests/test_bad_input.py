@@ -24,6 +24,7 @@ from spikelearn import (  # noqa: E402
     leak_aware,
     memory,
     models,
+    neuron,
     neurons,
     norm,
     online,
@@ -37,10 +38,18 @@ from spikelearn import (  # noqa: E402
     ttfs,
     ttfs_mapping,
     ttfs_simulation,
+    walk,
 )
 
 x2 = torch.rand(4, 3)
 seq = torch.rand(5, 4, 3)
+
+
+class leak_aware_seq(nn.Module):  # noqa: N801 - a neuron with only a multi_step, no one-step call
+    def multi_step(self, x_seq):
+        return x_seq, x_seq
+
+
 mlp = nn.Sequential(layers.TimeFolded(nn.Linear(3, 2)), layers.Spiking(neurons.LIF(0.9)))
 relu = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2))
 
@@ -196,20 +205,45 @@ CASES = {
         TypeError,
         "neuron must have a multi_step",
     ),
-    "unwrapped model": (
-        lambda: layers.unwrapped(nn.Linear(2, 2)),
+    "neuron state without mem last": (
+        lambda: type("Bad", (neuron.Neuron,), {"state": ("mem", "syn")}),
+        TypeError,
+        "Bad.state must end with 'mem'",
+    ),
+    "neuron charge with an inherited kernel": (
+        lambda: type("Bad", (neurons.LIF,), {"charge": lambda self, x, mem: x}),
+        TypeError,
+        "Bad writes its own charge\\(\\) but would inherit the fused kernel lif",
+    ),
+    "neuron state by an unknown name": (
+        lambda: neurons.LIF(0.9)(x2, syn=x2),
+        TypeError,
+        r"LIF has the state \(mem\), got syn",
+    ),
+    "neuron too many states": (
+        lambda: neurons.LIF(0.9)(x2, x2, x2),
+        TypeError,
+        r"LIF takes the state \(mem\), got 2 state tensors",
+    ),
+    "walk.chain model": (
+        lambda: walk.chain(nn.Linear(2, 2), (nn.Linear,), "export"),
         TypeError,
         "model must be an nn.Sequential",
     ),
-    "unwrapped layer": (
-        lambda: layers.unwrapped(nn.Sequential(nn.ReLU())),
+    "walk.chain layer": (
+        lambda: walk.chain(nn.Sequential(nn.ReLU()), (nn.ReLU,), "export"),
         TypeError,
         "model layers must be TimeFolded or Spiking, got ReLU at index 0",
     ),
-    "step_by_step model": (
-        lambda: layers.step_by_step(nn.Linear(3, 2), seq),
+    "walk.require subclass": (
+        lambda: walk.require(walk.walk(nn.Sequential(nn.Bilinear(2, 2, 2)))[0], (nn.Linear,), "x"),
         TypeError,
-        "model must be an nn.Sequential",
+        "x supports Linear; got Bilinear at '0'",
+    ),
+    "step_by_step neuron without a step": (
+        lambda: layers.step_by_step(layers.Spiking(leak_aware_seq()), seq),
+        TypeError,
+        "step_by_step runs spikelearn neurons one step at a time",
     ),
     # models
     "spiking_mlp images": (

@@ -201,7 +201,7 @@ def test_bad_input_raises_named_errors():
         online.OnlineLIF(3, 2, spike_grad=snntorch.surrogate.atan())
     with pytest.raises(ValueError, match="x must have 3 features"):
         online.OnlineLIF(3, 2)(torch.zeros(4, 5))
-    with pytest.raises(TypeError, match="lif must be a spikelearn.neurons.LIF"):
+    with pytest.raises(TypeError, match="lif must be a spikelearn.neurons.LIF or IF"):
         online.eprop_gradient(
             nn.Linear(2, 2), torch.zeros(2, 1, 2), torch.zeros(2, 1, 2), torch.zeros(2, 1, 2)
         )

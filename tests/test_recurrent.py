@@ -8,7 +8,7 @@ from torch import nn
 from spikelearn import neurons, recurrent, surrogate
 from spikelearn.cells.recurrent import RLIF, RSynaptic, truncated_bptt
 
-RESETS = neurons.RESETS
+RESETS = ("subtract", "zero", "none")  # snnTorch's names: results equal to snnTorch's
 
 
 def snn_run(cell, x, n_state):

@@ -60,15 +60,17 @@ from .._checks import (
     check_tensor,
 )
 from ..cells import surrogate as _surrogate
-from ..cells.neurons import LIF
+from ..cells.neurons import IF, LIF
 
 RESETS = ("subtract", "none")  # resets for which the eligibility trace is presynaptic only
 
 
 def _eprop_beta(lif):
     """β of a LIF whose eligibility trace factorises into post × pre (checked), as a float."""
-    if not isinstance(lif, LIF):
-        raise TypeError(f"lif must be a spikelearn.neurons.LIF, got {type(lif).__name__}")
+    if type(lif) not in (LIF, IF):  # the exact type: another charge has another trace
+        raise TypeError(f"lif must be a spikelearn.neurons.LIF or IF, got {type(lif).__name__}")
+    if lif.state_quant is not None:
+        raise ValueError("lif must have no state_quant (e-prop's trace assumes exact updates)")
     if lif.beta.numel() != 1:
         raise ValueError(
             f"lif.beta must be one number (a shared presynaptic trace), got shape {tuple(lif.beta.shape)}"
