@@ -5,7 +5,7 @@ import snntorch as snn
 import torch
 from torch import nn
 
-from spikelearn import neurons, recurrent, surrogate
+from spikelearn import recurrent, surrogate
 from spikelearn.cells.recurrent import RLIF, RSynaptic, truncated_bptt
 
 RESETS = ("subtract", "zero", "none")  # snnTorch's names: results equal to snnTorch's
