@@ -225,6 +225,59 @@ CASES = {
         TypeError,
         r"LIF takes the state \(mem\), got 2 state tensors",
     ),
+    # the neuron core (issue 19): checks every neuron gets from the base
+    "RLIF V nan": (
+        lambda: recurrent.RLIF(0.9, V=float("nan"), all_to_all=False),
+        ValueError,
+        r"V must be in \(-inf, inf\), got nan",
+    ),
+    "RLIF features": (
+        lambda: recurrent.RLIF(0.9, linear_features=5)(x2),
+        ValueError,
+        r"input_ must have 5 features in its last dimension \(linear_features\), got shape \(4, 3\)",
+    ),
+    "RLIF V per neuron": (
+        lambda: recurrent.RLIF(0.9, V=torch.ones(5), all_to_all=False)(x2),
+        ValueError,
+        r"V has shape \(5,\), which does not broadcast to input_'s shape \(4, 3\)",
+    ),
+    "RLIF even kernel": (
+        lambda: recurrent.RLIF(0.9, conv2d_channels=2, kernel_size=2),
+        ValueError,
+        "kernel_size must be odd",
+    ),
+    "RLIF conv channels": (
+        lambda: recurrent.RLIF(0.9, conv2d_channels=2, kernel_size=3).multi_step(
+            seq[:, :, :, None, None]
+        ),
+        ValueError,
+        r"x_seq\[0\] must be \[B, 2, H, W\] \(conv2d_channels\), got shape \(4, 3, 1, 1\)",
+    ),
+    "heterogeneous_beta tau_max inf": (
+        lambda: adaptive.heterogeneous_beta(5, tau_max=float("inf")),
+        ValueError,
+        r"tau_max must be in \[2, inf\), got inf",
+    ),
+    "RSynaptic no steps": (
+        lambda: recurrent.RSynaptic(0.5, 0.9, linear_features=3).multi_step(seq[:0]),
+        ValueError,
+        r"x_seq must have at least one time step",
+    ),
+    "ALIF no steps": (
+        lambda: adaptive.ALIF(0.9, 0.9).multi_step(seq[:0]),
+        ValueError,
+        r"x_seq must have at least one time step",
+    ),
+    "ALIF state shape": (
+        lambda: adaptive.ALIF(0.9, 0.9)(x2, torch.zeros(4, 2)),
+        ValueError,
+        r"spk must have the shape of input_ \(4, 3\), got \(4, 2\)",
+    ),
+    "truncated_bptt not a neuron": (
+        lambda: recurrent.truncated_bptt(nn.Linear(3, 3), seq, 2),
+        TypeError,
+        "neuron must be a spikelearn neuron, got Linear",
+    ),
     "walk.chain model": (
         lambda: walk.chain(nn.Linear(2, 2), (nn.Linear,), "export"),
         TypeError,

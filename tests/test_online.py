@@ -29,7 +29,7 @@ def _learning_signals(spk_seq, mem_seq, coef, target):
     seed=st.integers(0, 2**31 - 1),
     beta=st.floats(0.0, 1.0),
     threshold=st.floats(0.2, 2.0),
-    reset=st.sampled_from(online.RESETS),
+    reset=st.sampled_from(online.TRACE_RESETS),
     grad=st.sampled_from(SURROGATES),
     steps=st.integers(1, 30),
 )
@@ -76,7 +76,7 @@ def _step_loop_bptt(layer, x_seq, coef, target):
     return torch.stack(spikes), torch.stack(mems)
 
 
-@pytest.mark.parametrize("reset", online.RESETS)
+@pytest.mark.parametrize("reset", online.TRACE_RESETS)
 def test_online_lif_streams_the_bptt_gradient_of_one_layer(reset):
     """OnlineLIF, one backward per step on that step's loss, accumulates exactly BPTT's weight
     and bias gradients (one layer, detached reset, loss summed over steps), and its forward pass

@@ -299,3 +299,15 @@ def test_toy_neurons_get_every_reset_and_both_calls_for_free():
                 assert torch.equal(a, torch.stack(b))
             assert toy.reset_mechanism in neuron.RESETS
     assert surrogate.Surrogate in type(LeakyToRest(0.9).spike_grad).__mro__
+
+
+def test_the_developers_guide_adds_exactly_this_toy_neuron():
+    import inspect
+    from pathlib import Path
+
+    guide = Path(__file__).resolve().parent.parent / "docs" / "developers.md"
+    if not guide.is_file():
+        pytest.skip("docs/developers.md is not shipped here (an installed package's tests)")
+    source = inspect.getsource(LeakyToRest)
+    assert source in guide.read_text()
+    assert len(source.splitlines()) < 30
