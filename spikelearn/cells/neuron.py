@@ -164,9 +164,8 @@ class Neuron(nn.Module):
 
     def step(self, x, state):
         """One update from the started ``state`` (a list in :attr:`state` order); no checks."""
-        named = dict(zip(self.state, state, strict=True))
         mem = state[-1]
-        reset = (mem - self.firing_threshold(*state) > 0).to(mem.dtype).detach()
+        reset = (mem - self.firing_threshold(*state) > 0).to(mem.dtype).detach()  # r[t]
         if self.reset_mechanism == "zero_before":
             state = [*state[:-1], mem * (1 - reset)]
         new = self.charge(x, *state)
@@ -177,13 +176,10 @@ class Neuron(nn.Module):
             new[-1] = new[-1] * (1 - reset)
         if self.state_quant is not None:
             new = [self.state_quant(value) for value in new]
-        if "spk" in named:
-            new = [named["spk"], *new]  # a placeholder: the threshold may need the new state
-        spk = self.spike_grad(new[-1] - self.firing_threshold(*new))
-        if "spk" in named:
-            new[0] = spk
-            return spk, *new[1:]
-        return spk, *new
+        # the threshold may depend on the new state (ALIF); its spikes are still the last ones
+        after = [state[0], *new] if self.state[0] == "spk" else new
+        spk = self.spike_grad(new[-1] - self.firing_threshold(*after))
+        return (spk, *new)
 
     def forward(self, input_, *state, **named):
         """One time step: ``spk, *state = neuron(input_, *state)`` (``None`` starts from rest);
