@@ -37,7 +37,11 @@ def section_times(path):
     nb = nbformat.read(path, as_version=4)
     start = time.perf_counter()
     NotebookClient(
-        nb, timeout=900, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
+        nb,
+        timeout=900,
+        kernel_name="python3",
+        allow_errors=True,  # an error is reported below, not a reason to lose the other timings
+        resources={"metadata": {"path": str(path.parent)}},
     ).execute()
     total = time.perf_counter() - start
     sections, title = [], "set-up"
@@ -51,6 +55,15 @@ def section_times(path):
             seconds += _seconds(cell)
     sections.append((title, seconds))
     estimate = re.search(r"\*\*Estimated time\.\*\*\s*([^:.(]*)", nb.cells[0].source)
+    failed = [
+        i
+        for i, c in enumerate(nb.cells)
+        if c.cell_type == "code"
+        and "raises-exception" not in c.metadata.get("tags", [])
+        and any(o.get("output_type") == "error" for o in c.outputs)
+    ]
+    if failed:
+        print(f"{path.name}: cells {failed} raised", file=sys.stderr)
     return total, sections, estimate.group(1).strip() if estimate else "?"
 
 
