@@ -62,6 +62,50 @@ CASES = {
         TypeError,
         "events must be a structured numpy array",
     ),
+    "make_events fractional t": (
+        lambda: events.make_events([0, 1], [0, 0], [0, 2.5], [0, 1]),
+        ValueError,
+        r"t must hold whole numbers \(microseconds\), got 2.5 at index 1",
+    ),
+    "make_events x beyond int16": (
+        lambda: events.make_events([40000], [0], [0], [0]),
+        ValueError,
+        r"x must be in \[0, 32767\], got values 40000 to 40000",
+    ),
+    "event_digits dt=0": (
+        lambda: events.event_digits(dt=0),
+        ValueError,
+        "dt must be an integer >= 1, got 0",
+    ),
+    "event_digits dt=-1000": (
+        lambda: events.event_digits(dt=-1000),
+        ValueError,
+        "dt must be an integer >= 1, got -1000",
+    ),
+    "event_digits dt=0.5": (
+        lambda: events.event_digits(dt=0.5),
+        TypeError,
+        "dt must be an integer, got float 0.5",
+    ),
+    "to_frames end_time before start_time": (
+        lambda: events.to_frames(
+            events.make_events([0], [0], [5], [0]), (8, 8, 2), 10, start_time=100, end_time=50
+        ),
+        ValueError,
+        r"end_time must be >= the start time t0 = 100 \(start_time\), got 50",
+    ),
+    "time_surface 2-D times": (
+        lambda: events.time_surface(
+            events.make_events([0], [0], [5], [0]), (8, 8, 2), 10.0, [[1, 2], [3, 4]]
+        ),
+        ValueError,
+        r"times must be one time or a 1-D sequence of finite times, got int64 values of shape \(2, 2\)",
+    ),
+    "pad numpy samples": (
+        lambda: events.pad([torch.zeros(2, 3).numpy()]),
+        TypeError,
+        r"samples\[0\] must be a torch.Tensor, got ndarray",
+    ),
     "NMNIST split": (
         lambda: event_datasets.NMNIST(root="/tmp/spikelearn-bad-input", split="bogus"),
         ValueError,
