@@ -106,6 +106,11 @@ CASES = {
         TypeError,
         r"samples\[0\] must be a torch.Tensor, got ndarray",
     ),
+    "event_datasets.fetch name": (
+        lambda: event_datasets.fetch("mnist", "train.zip", root="/tmp/spikelearn-bad-input"),
+        ValueError,
+        "name must be one of 'nmnist', 'shd', got 'mnist'",
+    ),
     "NMNIST split": (
         lambda: event_datasets.NMNIST(root="/tmp/spikelearn-bad-input", split="bogus"),
         ValueError,
