@@ -130,6 +130,36 @@ CASES = {
         ValueError,
         r"a_plus must be in \[0, inf\)",
     ),
+    "measure_window w outside the bounds": (
+        lambda: plasticity.measure_window(plasticity.STDP(), [1, 2], w=5),
+        ValueError,
+        r"w must be in \[0, 1\], got 5",
+    ),
+    "STDP.window str": (
+        lambda: plasticity.STDP().window("a"),
+        TypeError,
+        "delta_t must be a number, a sequence of numbers or a tensor, got str 'a'",
+    ),
+    "run_stdp weight inputs": (
+        lambda: plasticity.run_stdp(neurons.LIF(0.9), torch.ones(2, 4), seq, plasticity.STDP()),
+        ValueError,
+        r"weight must have shape \(n_post, n_pre\) with n_pre = 3 inputs .* got \(2, 4\)",
+    ),
+    "run_stdp pre_seq 1-D": (
+        lambda: plasticity.run_stdp(neurons.LIF(0.9), x2, torch.ones(5), plasticity.STDP()),
+        ValueError,
+        r"pre_seq must have 2 to 3 dimensions, got shape \(5,\)",
+    ),
+    "eligibility_trace T": (
+        lambda: online.eligibility_trace(neurons.LIF(0.9), seq[:1], torch.rand(5, 4, 2)),
+        ValueError,
+        r"pre_seq and mem_seq must share \[T, B\], got \(1, 4, 3\) and \(5, 4, 2\)",
+    ),
+    "eligibility_trace B": (
+        lambda: online.eligibility_trace(neurons.LIF(0.9), seq[:, :1], torch.rand(5, 4, 2)),
+        ValueError,
+        r"pre_seq and mem_seq must share \[T, B\], got \(5, 1, 3\) and \(5, 4, 2\)",
+    ),
     "presynaptic_trace beta": (
         lambda: online.presynaptic_trace(seq, 1.5),
         ValueError,
