@@ -317,6 +317,8 @@ def test_time_surface_times_and_pad_samples_are_checked():
         ValueError, match="times must be one time or a 1-D sequence of finite times"
     ):
         ev.time_surface(tiny(), SENSOR, tau=10.0, times=[float("nan")])
+    with pytest.raises(TypeError, match="times must be numbers"):
+        ev.time_surface(tiny(), SENSOR, tau=10.0, times=["now"])
     assert ev.time_surface(tiny(), SENSOR, tau=10.0, times=12).shape == (1, 2, 3, 4)
     with pytest.raises(TypeError, match=r"samples\[1\] must be a torch.Tensor, got ndarray"):
         ev.pad([torch.ones(2, 3), np.ones((2, 3))])

@@ -182,7 +182,9 @@ def time_surface(events, sensor_size, tau, times):
     check_positive("tau", tau)
     w, h, p = sensor_size
     times = np.atleast_1d(np.asarray(times))
-    if times.ndim != 1 or times.dtype.kind not in "iuf" or not np.isfinite(times).all():
+    if times.dtype.kind not in "iuf":
+        raise TypeError(f"times must be numbers (µs), got dtype {times.dtype}")
+    if times.ndim != 1 or not np.isfinite(times).all():
         raise ValueError(
             f"times must be one time or a 1-D sequence of finite times, got {times.dtype} "
             f"values of shape {times.shape}"
@@ -339,6 +341,7 @@ def event_digits(split="train", num_steps=30, amplitude=1, contrast=0.5, noise=0
 
 __all__ = [
     "EVENT_DTYPE",
+    "FIELD_RANGES",
     "make_events",
     "check_events",
     "to_frames",
