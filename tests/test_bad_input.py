@@ -32,6 +32,8 @@ from spikelearn import (  # noqa: E402
     plot,
     quant,
     recurrent,
+    relu_nets,
+    speed,
     surrogate,
     tasks,
     training,
@@ -568,6 +570,27 @@ CASES = {
         lambda: training.fit(mlp, [], epochs=1, num_steps=0),
         ValueError,
         "num_steps must be an integer >= 1, got 0",
+    ),
+    "fit scheduler": (
+        lambda: training.fit(mlp, [(x2, x2)], epochs=1, num_steps=1, scheduler="step"),
+        ValueError,
+        "scheduler must be one of 'cosine', got 'step'",
+    ),
+    "train_ann activity_penalty": (
+        lambda: relu_nets.train_ann(relu, [(x2, x2)], epochs=1, activity_penalty=float("nan")),
+        ValueError,
+        r"activity_penalty must be in \[0, inf\), got nan",
+    ),
+    "relu_outputs model": (
+        lambda: relu_nets.relu_outputs("net", x2),
+        TypeError,
+        "model must be a torch.nn.Module, got str",
+    ),
+    # speed
+    "median_times fns": (
+        lambda: speed.median_times({"step": "not a function"}),
+        TypeError,
+        r"fns\['step'\] must be callable, got str",
     ),
     # plot
     "plot.membrane 3-D": (
