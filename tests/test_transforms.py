@@ -202,6 +202,7 @@ def test_prepare_integer_is_exact_for_lif_and_if_and_names_every_other_neuron(na
             integer.prepare_integer(model)
 
 
+@pytest.mark.filterwarnings("ignore::spikelearn.hardware.export.NIRPortabilityWarning")
 @pytest.mark.parametrize("name", NAMES)
 def test_nir_export_is_exact_for_lif_and_if_and_names_every_other_neuron(name):
     pytest.importorskip("nir")

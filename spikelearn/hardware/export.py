@@ -50,7 +50,7 @@ from ..networks.layers import Spiking, TimeFolded, check_fits
 
 DT = 1e-4  # the Euler step snnTorch's NIR export and import assume
 SUPPORTED = (nn.Linear, nn.Conv2d, nn.Flatten, nn.AvgPool2d, LIF, IF)  # what a NIR node can hold
-PORTABLE = (nn.Linear, LIF)  # with the conditions of _portability: snnTorch's importer, bit for bit
+PORTABLE = (nn.Linear, LIF, IF)  # with the conditions of _portability: snnTorch's importer
 
 
 class NIRPortabilityWarning(UserWarning):
