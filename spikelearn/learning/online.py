@@ -60,21 +60,23 @@ from .._checks import (
     check_tensor,
 )
 from ..cells import surrogate as _surrogate
-from ..cells.neurons import LIF
+from ..cells.neurons import IF, LIF
 
-RESETS = ("subtract", "none")  # resets for which the eligibility trace is presynaptic only
+TRACE_RESETS = ("subtract", "none")  # resets for which the eligibility trace is presynaptic only
 
 
 def _eprop_beta(lif):
     """β of a LIF whose eligibility trace factorises into post × pre (checked), as a float."""
-    if not isinstance(lif, LIF):
-        raise TypeError(f"lif must be a spikelearn.neurons.LIF, got {type(lif).__name__}")
+    if type(lif) not in (LIF, IF):  # the exact type: another charge has another trace
+        raise TypeError(f"lif must be a spikelearn.neurons.LIF or IF, got {type(lif).__name__}")
+    if lif.state_quant is not None:
+        raise ValueError("lif must have no state_quant (e-prop's trace assumes exact updates)")
     if lif.beta.numel() != 1:
         raise ValueError(
             f"lif.beta must be one number (a shared presynaptic trace), got shape {tuple(lif.beta.shape)}"
         )
-    if lif.reset_mechanism not in RESETS:  # zero reset: x̄ would decay per synapse, β·(1 - r_j)
-        check_choice("lif.reset_mechanism", lif.reset_mechanism, RESETS)
+    if lif.reset_mechanism not in TRACE_RESETS:  # zero reset: x̄ would decay per synapse, β·(1 - r_j)
+        check_choice("lif.reset_mechanism", lif.reset_mechanism, TRACE_RESETS)
     if not isinstance(lif.spike_grad, _surrogate.Surrogate):
         raise TypeError(
             f"lif.spike_grad must be a spikelearn.surrogate.Surrogate (its derivative is ψ), "
@@ -299,7 +301,7 @@ def recurrent_eprop_vs_bptt(seed=0, rec_scale=0.5, steps=100, batch=8, n_in=20, 
 
 
 __all__ = [
-    "RESETS",
+    "TRACE_RESETS",
     "presynaptic_trace",
     "eligibility_trace",
     "eprop_gradient",

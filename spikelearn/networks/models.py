@@ -36,10 +36,10 @@ BLOCKS = ("basic", "sew")
 CONNECTIONS = ("add", "and", "iand")
 
 
-class Neurons:
+class NeuronLayers:
     """The neuron settings of a model, given once: each call makes one fresh ``Spiking`` layer.
 
-    Every builder takes ``neuron=`` (a kind, or a ready ``Neurons``) plus these options as
+    Every builder takes ``neuron=`` (a kind, or a ready ``NeuronLayers``) plus these options as
     keywords, e.g. ``spiking_mlp(64, neuron="leak_aware", beta=0.99)``.
 
     Args:
@@ -59,11 +59,11 @@ class Neurons:
 
     @classmethod
     def of(cls, neuron, options):
-        """``neuron`` as a :class:`Neurons`: a kind with ``options``, or a ready one (no options)."""
-        if isinstance(neuron, Neurons):
+        """``neuron`` as a :class:`NeuronLayers`: a kind with ``options``, or a ready one (no options)."""
+        if isinstance(neuron, NeuronLayers):
             if options:
                 raise TypeError(
-                    f"give the neuron options either in neuron=Neurons(...) or as keywords, not "
+                    f"give the neuron options either in neuron=NeuronLayers(...) or as keywords, not "
                     f"both; got neuron={neuron!r} and {sorted(options)}"
                 )
             return neuron
@@ -82,7 +82,7 @@ class Neurons:
 
     def __repr__(self):
         return (
-            f"Neurons({self.kind!r}, beta={self.beta!r}, threshold={self.threshold!r}, "
+            f"NeuronLayers({self.kind!r}, beta={self.beta!r}, threshold={self.threshold!r}, "
             f"spike_grad={self.spike_grad!r}, reset_mechanism={self.reset_mechanism!r})"
         )
 
@@ -122,17 +122,17 @@ def spiking_mlp(
         hidden: width of every hidden layer.
         depth: number of weight layers, >= 1.
         norm: ``"none"``, ``"bn"`` (batch norm through time) or ``"tdbn"``.
-        neuron: ``"lif"``, ``"leak_aware"`` or a :class:`Neurons`.
+        neuron: ``"lif"``, ``"leak_aware"`` or a :class:`NeuronLayers`.
         return_mem: the output layer returns ``(spk, mem)``.
         neuron_options (keywords): ``beta``, ``threshold``, ``spike_grad``, ``reset_mechanism`` (see
-            :class:`Neurons`).
+            :class:`NeuronLayers`).
     """
     check_int("in_features", in_features, low=1)
     check_int("num_classes", num_classes, low=1)
     check_int("hidden", hidden, low=1)
     check_int("depth", depth, low=1)
     check_choice("norm", norm, NORMS)
-    make = Neurons.of(neuron, neuron_options)
+    make = NeuronLayers.of(neuron, neuron_options)
     threshold = make.threshold
     layers, width = [TimeFolded(nn.Flatten())], in_features
     for _ in range(depth - 1):
@@ -171,7 +171,7 @@ def spiking_vgg(
     check_int("pool_every", pool_every, low=1)
     check_int("image_size", image_size, low=1)
     check_choice("norm", norm, NORMS)
-    make = Neurons.of(neuron, neuron_options)
+    make = NeuronLayers.of(neuron, neuron_options)
     threshold = make.threshold
     layers, cin, size = [], in_channels, image_size
     for i in range(depth):
@@ -209,7 +209,7 @@ class SpikingBasicBlock(nn.Module):
         check_int("cout", cout, low=1)
         check_int("stride", stride, low=1)
         check_choice("norm", norm, NORMS)
-        make_neuron = Neurons.of(neuron, neuron_options)
+        make_neuron = NeuronLayers.of(neuron, neuron_options)
         threshold = make_neuron.threshold
         half = _norm.RESIDUAL_ALPHA
         self.branch = nn.Sequential(
@@ -344,7 +344,7 @@ def spiking_resnet(
             raise ValueError(f"depth must be 6n + 2 (20, 32, 44, ...), got {depth}")
         blocks = ((depth - 2) // 6,) * 3
     blocks = tuple(check_int("blocks", b, low=1) for b in blocks)
-    make = Neurons.of(neuron, neuron_options)
+    make = NeuronLayers.of(neuron, neuron_options)
     threshold = make.threshold
     layers = _with_norm(_conv(in_channels, width, 3, 1, norm), norm, width, threshold)
     layers.append(make())
@@ -370,7 +370,7 @@ def spiking_resnet(
 __all__ = [
     "NORMS",
     "NEURONS",
-    "Neurons",
+    "NeuronLayers",
     "spiking_mlp",
     "spiking_vgg",
     "spiking_resnet",

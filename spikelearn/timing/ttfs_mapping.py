@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from .._checks import check_dtype, check_range, check_tensor
+from ..networks import walk
 from ..networks.norm import fold_into
 from .ttfs import TTFSNetwork, _check_window
 
@@ -34,11 +35,6 @@ def relu_outputs(model, x, grad=False):
         for h in hooks:
             h.remove()
     return outs, y
-
-
-def _leaves(model):
-    for m in model.children():
-        yield from (_leaves(m) if isinstance(m, nn.Sequential) else [m])
 
 
 def from_relu(model, x_train, margin=1.5, input_window=(0.0, 1.0), dtype=None):
@@ -64,8 +60,8 @@ def from_relu(model, x_train, margin=1.5, input_window=(0.0, 1.0), dtype=None):
         model, x_train = model.to(dtype), x_train.to(dtype)
     check_dtype("x_train", x_train, model)
     blocks, pending = [], None
-    for m in _leaves(model):
-        name = type(m).__name__
+    for site in walk.walk(model):  # nested Sequentials entered, in order
+        m, name = site.layer, type(site.layer).__name__
         if isinstance(m, (nn.Linear, nn.Conv2d)):
             if getattr(m, "padding_mode", "zeros") != "zeros":
                 raise ValueError(f"Conv2d padding_mode must be 'zeros', got {m.padding_mode!r}")
@@ -85,10 +81,10 @@ def from_relu(model, x_train, margin=1.5, input_window=(0.0, 1.0), dtype=None):
             if pending is not None:
                 raise ValueError(f"put {name} after the ReLU, not between a layer and its ReLU")
             blocks.append(("pool" if isinstance(m, nn.MaxPool2d) else "flatten", m))
-        elif not isinstance(m, (nn.Dropout, nn.Identity)):
+        elif type(m) not in (nn.Dropout, nn.Identity):
             raise TypeError(
-                f"model contains an unsupported layer {name}; supported: Linear, Conv2d, "
-                "BatchNorm1d/2d, ReLU, MaxPool2d, Flatten, Dropout, Identity"
+                f"model contains an unsupported layer {name} at {site.name!r}; supported: Linear, "
+                "Conv2d, BatchNorm1d/2d, ReLU, MaxPool2d, Flatten, Dropout, Identity"
             )
     if pending is None:
         raise ValueError("model must end with a Linear or Conv2d layer (the readout)")
