@@ -2,7 +2,7 @@ import pytest
 import torch
 from torch import nn
 
-from spikelearn import attention, layers
+from spikelearn import attention, walk
 
 
 def _lif_by_hand(current, threshold, beta=0.9):
@@ -40,7 +40,7 @@ def test_spiking_self_attention_against_an_implementation_written_here(heads):
             assert set(spikes.unique().tolist()) <= {0.0, 1.0}
         assert 0 < float(q.mean()) < 1 and 0 < float(a.mean()) < 1
         # q itself: SN(BN(x·W_Q)) with statistics over time, batch and tokens
-        lin, bn = layers.unwrap(ssa.q[0]), ssa.q[1]
+        lin, bn = walk.inner(ssa.q[0]), ssa.q[1]
         cur = x @ lin.weight.T + lin.bias
         mean, var = cur.mean((0, 1, 2)), cur.var((0, 1, 2), unbiased=False)
         cur = (cur - mean) / torch.sqrt(var + bn.eps) * bn.weight + bn.bias

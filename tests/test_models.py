@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch import nn
 
-from spikelearn import layers, leak_aware, models, norm, surrogate
+from spikelearn import leak_aware, models, norm, surrogate, walk
 from spikelearn.cells.neurons import LIF
 from spikelearn.networks.layers import Spiking
 
@@ -152,12 +152,12 @@ def test_sew_block_against_an_implementation_written_here(connection, stride):
             if isinstance(m, nn.Conv2d):
                 m.weight.normal_(0, 0.6)
     s = (torch.rand(4, 2, cin, 6, 6) < 0.4).float()
-    conv1, bn1, _, conv2, bn2, _ = [layers.unwrap(m) for m in block.branch]
+    conv1, bn1, _, conv2, bn2, _ = [walk.inner(m) for m in block.branch]
     a = _lif_by_hand(_conv_bn_by_hand(_lif_by_hand(_conv_bn_by_hand(s, conv1, bn1)), conv2, bn2))
     if stride == 1 and cin == cout:
         shortcut = s
     else:
-        conv, bn = layers.unwrap(block.shortcut[0]), block.shortcut[1]
+        conv, bn = walk.inner(block.shortcut[0]), block.shortcut[1]
         shortcut = _lif_by_hand(_conv_bn_by_hand(s, conv, bn))
     a_on, s_on = a.bool(), shortcut.bool()
     expected = {

@@ -66,9 +66,9 @@ class SpikingSelfAttention(nn.Module):
         if dim % heads:
             raise ValueError(f"dim must be divisible by heads ({heads}), got {dim}")
         self.scale = float(check_positive("scale", scale))
-        make = models.Neurons.of(neuron, neuron_options)
+        make = models.NeuronLayers.of(neuron, neuron_options)
         self.q, self.k, self.v = (_linear_norm_spike(dim, dim, make) for _ in range(3))
-        self.attention_neuron = models.Neurons(
+        self.attention_neuron = models.NeuronLayers(
             make.kind, make.beta, attention_threshold, make.spike_grad, make.reset_mechanism
         )()  # the same neuron with its own threshold
         self.project = _linear_norm_spike(dim, dim, make)
@@ -109,7 +109,7 @@ class SpikformerBlock(nn.Module):
 
     def __init__(self, dim, heads=4, mlp_ratio=2, scale=0.125, neuron="lif", **neuron_options):
         super().__init__()
-        make = models.Neurons.of(neuron, neuron_options)
+        make = models.NeuronLayers.of(neuron, neuron_options)
         self.attention = SpikingSelfAttention(dim, heads, scale, neuron=make)
         hidden = check_int("mlp_ratio", mlp_ratio, low=1) * dim
         self.mlp = nn.Sequential(
@@ -183,7 +183,7 @@ def spiking_transformer(
     check_int("num_classes", num_classes, low=1)
     check_int("dim", dim, low=1)
     check_int("depth", depth, low=1)
-    make = models.Neurons.of(neuron, neuron_options)
+    make = models.NeuronLayers.of(neuron, neuron_options)
     return nn.Sequential(
         PatchTokens(in_channels, dim, image_size, patch_size, make),
         *(SpikformerBlock(dim, heads, mlp_ratio, scale, make) for _ in range(depth)),

@@ -37,70 +37,72 @@ from torch import nn
 from torch.utils.checkpoint import checkpoint
 
 from .._checks import check_int, check_sequence
-from ..cells.neurons import LIF
+from ..cells.neuron import Neuron
+from ..networks import walk
 from ..networks.layers import Spiking
-from ..networks.norm import BATCH_NORMS
 
 # ---- checkpointing through time ------------------------------------------------------------
 
 
 class _Resumed(nn.Module):
-    """Stands in for a neuron while a segment runs: starts it from ``state`` (``None``: rest)
-    and keeps the state its last step ends in (``final``)."""
+    """Stands in for a neuron while a segment runs: starts it from ``state`` (its
+    :attr:`~spikelearn.cells.neuron.Neuron.state`, ``()`` for rest) and keeps the state its last
+    step ends in (``final``, in the same order)."""
 
     def __init__(self, neuron, state):
         super().__init__()
         self.neuron, self.state, self.final = neuron, state, None
 
     def multi_step(self, x_seq):
-        outputs = self.neuron.multi_step(x_seq, *([] if self.state is None else [self.state]))
-        self.final = outputs[-1][-1]  # the membrane after the segment's last step
+        outputs = self.neuron.multi_step(x_seq, *self.state)
+        named = dict(zip(self.neuron.outputs(), outputs, strict=True))  # spk, then the state
+        self.final = tuple(named[name][-1] for name in self.neuron.state)
         return outputs
 
 
 @contextlib.contextmanager
-def _resumed(spiking, states):
-    """Every ``Spiking`` layer in ``spiking`` runs from its entry of ``states`` while inside."""
-    stand_ins = [
-        _Resumed(layer.neuron, state) for layer, state in zip(spiking, states, strict=True)
-    ]
+def _resumed(sites, states):
+    """Every neuron at ``sites`` runs from its entry of ``states`` while inside."""
+    stand_ins = [_Resumed(site.layer, state) for site, state in zip(sites, states, strict=True)]
     try:
-        for layer, stand_in in zip(spiking, stand_ins, strict=True):
-            layer.neuron = stand_in
+        for site, stand_in in zip(sites, stand_ins, strict=True):
+            walk.replace(site, stand_in)
         yield stand_ins
     finally:
-        for layer, stand_in in zip(spiking, stand_ins, strict=True):
-            layer.neuron = stand_in.neuron
+        for site in sites:
+            walk.replace(site, site.layer)
 
 
 def _check_resumable(model):
-    """The ``Spiking`` layers of ``model``; a named error for what a segment cannot resume."""
-    for name, module in model.named_modules():
-        if isinstance(module, BATCH_NORMS) and module.training:
+    """The neurons' sites in ``model``; a named error for what a segment cannot resume."""
+    for site in walk.walk(model):
+        if site.kind == "norm" and site.layer.training:
             raise ValueError(
-                f"model has a batch norm in training mode ({name or 'model'}: "
-                f"{type(module).__name__}), whose statistics span all T steps: checkpointing "
+                f"model has a batch norm in training mode ({site.name}: "
+                f"{type(site.layer).__name__}), whose statistics span all T steps: checkpointing "
                 f"through time would change them. Use model.eval(), norm.fold_batchnorm(model) "
                 f"or a model with norm='none'"
             )
-    spiking = [m for m in model.modules() if isinstance(m, Spiking)]
-    for layer in spiking:  # LIF, IF and their kin: multi_step(x_seq, mem) -> (spk, mem)
-        if type(layer.neuron).multi_step is not LIF.multi_step:
+    sites = walk.neurons(model)
+    for site in sites:  # the core's neurons say what their state is: a segment resumes it
+        if not isinstance(site.layer, Neuron) or not isinstance(site.wrapper, Spiking):
             raise TypeError(
-                f"checkpoint_through_time resumes LIF-family neurons (state: the membrane), got "
-                f"{type(layer.neuron).__name__}"
+                f"checkpoint_through_time resumes neurons of the neuron core "
+                f"(spikelearn.neuron.Neuron) inside layers.Spiking, whose state it can carry; "
+                f"got {type(site.layer).__name__} at {site.name!r}"
             )
-    return spiking
+    return sites
 
 
 def checkpoint_through_time(model, x_seq, segment):
     """``model(x_seq)`` computed ``segment`` steps at a time, keeping for backward only each
-    segment's input and the neurons' membranes where it starts; the same outputs and, after
+    segment's input and the neurons' state where it starts; the same outputs and, after
     ``backward()``, the same gradients as ``model(x_seq)``.
 
     Args:
-        model: a network of ``Spiking`` LIF-family layers (``[T, B, ...]`` in, ``[T, B, ...]`` or
-            ``(spk, mem)`` out) whose layers treat time steps alone (no batch norm in training).
+        model: a network of ``Spiking`` layers of neuron-core neurons (any state: LIF, Synaptic,
+            ALIF, RLIF, ...; ``[T, B, ...]`` in, ``[T, B, ...]`` or ``(spk, mem)`` out) whose
+            other layers treat time steps alone (no batch norm in training).
         x_seq: the input ``[T, B, ...]``.
         segment: steps per segment ``k`` (``>= 1``; ``k >= T`` is one segment).
 
@@ -110,21 +112,27 @@ def checkpoint_through_time(model, x_seq, segment):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     check_sequence("x_seq", x_seq)
     segment = check_int("segment", segment, low=1)
-    spiking = _check_resumable(model)
+    sites = _check_resumable(model)
     # one input that needs a gradient, so the first segment's output (whose inputs may need
     # none) still reaches the parameters in backward (a known need of re-entrant checkpointing)
     anchor = torch.zeros((), requires_grad=True)
     layout = {}
 
-    def run(x, _anchor, *states):
-        with _resumed(spiking, states) as stand_ins:
+    sizes = [len(site.layer.state) for site in sites]
+
+    def run(x, _anchor, *flat):  # flat: every neuron's state, one after the other
+        grouped, at = [], 0
+        for size in sizes:
+            grouped.append(flat[at : at + size])
+            at += size
+        with _resumed(sites, grouped) as stand_ins:
             out = model(x)
         layout["tuple"] = isinstance(out, tuple | list)
         outs = tuple(out) if layout["tuple"] else (out,)
         layout["outputs"] = len(outs)
-        return (*outs, *(s.final for s in stand_ins))
+        return (*outs, *(value for s in stand_ins for value in s.final))
 
-    states, pieces = (None,) * len(spiking), []
+    states, pieces = [None] * sum(sizes), []  # None: the first segment starts from rest
     for start in range(0, x_seq.shape[0], segment):
         result = checkpoint(run, x_seq[start : start + segment], anchor, *states,
                             use_reentrant=True)  # fmt: skip

@@ -75,7 +75,9 @@ def _eprop_beta(lif):
         raise ValueError(
             f"lif.beta must be one number (a shared presynaptic trace), got shape {tuple(lif.beta.shape)}"
         )
-    if lif.reset_mechanism not in TRACE_RESETS:  # zero reset: x̄ would decay per synapse, β·(1 - r_j)
+    if (
+        lif.reset_mechanism not in TRACE_RESETS
+    ):  # zero reset: x̄ would decay per synapse, β·(1 - r_j)
         check_choice("lif.reset_mechanism", lif.reset_mechanism, TRACE_RESETS)
     if not isinstance(lif.spike_grad, _surrogate.Surrogate):
         raise TypeError(

@@ -277,7 +277,7 @@ class SEWBlock(nn.Module):
         check_int("stride", stride, low=1)
         self.connection = check_choice("connection", connection, CONNECTIONS)
         check_choice("norm", norm, NORMS)
-        make_neuron = Neurons.of(neuron, neuron_options)
+        make_neuron = NeuronLayers.of(neuron, neuron_options)
         threshold = make_neuron.threshold
         self.branch = nn.Sequential(
             *_with_norm(_conv(cin, cout, 3, stride, norm), norm, cout, threshold),
