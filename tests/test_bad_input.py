@@ -545,6 +545,11 @@ CASES = {
         "hooks must be a torch.autograd.graph.saved_tensors_hooks, got builtin_function_or_method",
     ),
     # SEW, TET, spiking self-attention, lighter BPTT
+    "adaptive.PLIF beta": (
+        lambda: adaptive.PLIF(beta=0.0),
+        ValueError,
+        r"beta must be in \(0, 1\), got 0",
+    ),
     "models.SEWBlock connection": (
         lambda: models.SEWBlock(4, 4, connection="xor"),
         ValueError,

@@ -25,13 +25,14 @@ NeurIPS 2021, arXiv 2102.04159; :class:`SEWBlock`), which can be the identity::
 from torch import nn
 
 from .._checks import check_choice, check_int
+from ..cells.adaptive import PLIF
 from ..cells.leak_aware import LeakAwareLIF
 from ..cells.neurons import LIF
 from . import norm as _norm
 from .layers import Spiking, TimeFolded
 
 NORMS = ("none", "bn", "tdbn")
-NEURONS = ("lif", "leak_aware")
+NEURONS = ("lif", "leak_aware", "plif")
 BLOCKS = ("basic", "sew")
 CONNECTIONS = ("add", "and", "iand")
 
@@ -46,13 +47,17 @@ class NeuronLayers:
         kind: ``"lif"`` (:class:`spikelearn.neurons.LIF`) or ``"leak_aware"`` (hidden layers of
             :class:`spikelearn.leak_aware.LeakAwareLIF`; the output layer stays a LIF with a
             surrogate, read out by its membrane as in Lee et al. 2020 - use ``return_mem=True``
-            and ``training.ce_membrane_loss()``).
+            and ``training.ce_membrane_loss()``) or ``"plif"`` (:class:`spikelearn.adaptive.PLIF`
+            in every layer, each with its own learnable time constant, starting from ``beta``;
+            ``reset_mechanism`` is then the PLIF's, ``"zero_before"`` unless given).
         beta, threshold, spike_grad, reset_mechanism: the LIF parameters (see ``neurons.LIF``).
     """
 
     def __init__(self, kind="lif", beta=0.9, threshold=1.0, spike_grad=None,
-                 reset_mechanism="subtract"):  # fmt: skip
+                 reset_mechanism=None):  # fmt: skip
         self.kind = check_choice("neuron", kind, NEURONS)
+        if reset_mechanism is None and kind != "plif":
+            reset_mechanism = "subtract"
         self.beta, self.threshold = beta, threshold
         self.spike_grad, self.reset_mechanism = spike_grad, reset_mechanism
         self()  # validate the parameters now, with the neuron's own messages
@@ -76,6 +81,9 @@ class NeuronLayers:
     def __call__(self, return_mem=False, output=False):
         if self.kind == "leak_aware" and not output:
             cell = LeakAwareLIF(self.beta, self.threshold)
+        elif self.kind == "plif":
+            reset = "zero_before" if self.reset_mechanism is None else self.reset_mechanism
+            cell = PLIF(self.beta, self.threshold, self.spike_grad, reset)
         else:
             cell = LIF(self.beta, self.threshold, self.spike_grad, self.reset_mechanism)
         return Spiking(cell, return_mem=return_mem)
