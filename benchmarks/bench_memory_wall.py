@@ -15,14 +15,16 @@ Reported per row: the bytes autograd keeps through the forward pass (``memory.sa
 exact by construction; for ``checkpoint`` also one segment's graph, which is alive during the
 backward pass, and their sum), the peak resident set size (``resource.getrusage``) during the
 measured steps above the peak after a 1-step warm-up (the network, Adam's state, gradients and the
-input exist by then), and the median wall-clock and CPU time per training step. The gradients of
-the three are the same (``tests/test_memory_saving.py``).
+input exist by then; the children run with glibc's mmap threshold fixed, see ``measure``), and
+the median wall-clock and CPU time per training step. The gradients of the three are the same
+(``tests/test_memory_saving.py``).
 
 Run: ``python benchmarks/bench_memory_wall.py [--steps 8 16 32 64] [--repeats 3]``.
 """
 
 import argparse
 import json
+import os
 import resource
 import statistics
 import subprocess
@@ -84,11 +86,17 @@ def child(method, steps, repeats, batch=32):
 
 
 def measure(method, steps, repeats):
+    # glibc raises its mmap threshold after each large free, so later large blocks come from the
+    # heap and stay mapped when freed: peak RSS would then measure the allocator's retention of
+    # transients (1-bit packing makes many), not what is alive. A fixed threshold returns large
+    # blocks to the system on free, so the peak is what was alive at once.
+    env = {**os.environ, "MALLOC_MMAP_THRESHOLD_": "131072"}
     out = subprocess.run(
         [sys.executable, __file__, "--child", method, str(steps), "--repeats", str(repeats)],
         capture_output=True,
         text=True,
         check=True,
+        env=env,
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
