@@ -23,7 +23,7 @@ LAYERS = (
     "cells",  # one neuron: charge, fire, reset; surrogate gradients; spike codes (01-03, 12)
     "networks",  # layers over time, the model walker, normalisation, models, training, data (04-08)
     "observe",  # monitors, gradients, plots and widgets: looking inside any spiking network
-    "deep",  # deep SNNs beyond the basics: ANN-to-SNN conversion (11)
+    "deep",  # deep SNNs beyond the basics: conversion (11); TET, attention, lighter BPTT (16)
     "hardware",  # quantisation, integer-only inference, operation counts, NIR export (10)
     "timing",  # time-to-first-spike coding and its exact simulation (09)
     "temporal",  # tasks in time, event-camera data and its datasets (12-13)

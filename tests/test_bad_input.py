@@ -12,6 +12,7 @@ from torch import nn  # noqa: E402
 from spikelearn import (  # noqa: E402
     adaptive,
     analysis,
+    attention,
     claims,
     conversion,
     cost,
@@ -23,6 +24,7 @@ from spikelearn import (  # noqa: E402
     layers,
     leak_aware,
     memory,
+    memory_saving,
     models,
     neuron,
     neurons,
@@ -36,6 +38,7 @@ from spikelearn import (  # noqa: E402
     speed,
     surrogate,
     tasks,
+    tet,
     training,
     ttfs,
     ttfs_mapping,
@@ -637,6 +640,57 @@ CASES = {
         lambda: online.recurrent_eprop_vs_bptt(rec_scale=-1),
         ValueError,
         r"rec_scale must be in \[0, inf\), got -1",
+    ),
+    "memory.saved_bytes hooks": (
+        lambda: memory.saved_bytes(lambda: None, hooks=print),
+        TypeError,
+        "hooks must be a torch.autograd.graph.saved_tensors_hooks, got builtin_function_or_method",
+    ),
+    # SEW, TET, spiking self-attention, lighter BPTT
+    "adaptive.PLIF beta": (
+        lambda: adaptive.PLIF(beta=0.0),
+        ValueError,
+        r"beta must be in \(0, 1\), got 0",
+    ),
+    "models.SEWBlock connection": (
+        lambda: models.SEWBlock(4, 4, connection="xor"),
+        ValueError,
+        "connection must be one of 'add', 'and', 'iand', got 'xor'",
+    ),
+    "models.spiking_resnet block": (
+        lambda: models.spiking_resnet(block="sew2"),
+        ValueError,
+        "block must be one of 'basic', 'sew', got 'sew2'",
+    ),
+    "tet.tet_loss lamb": (
+        lambda: tet.tet_loss(lamb=-0.1),
+        ValueError,
+        r"lamb must be in \[0, 1\], got -0.1",
+    ),
+    "tet.tet_loss output 2-D": (
+        lambda: tet.tet_loss()(x2, torch.zeros(4, dtype=torch.long)),
+        ValueError,
+        r"output must have >= 3 dimensions, got shape \(4, 3\)",
+    ),
+    "attention heads": (
+        lambda: attention.SpikingSelfAttention(6, heads=4),
+        ValueError,
+        r"dim must be divisible by heads \(4\), got 6",
+    ),
+    "attention.spiking_transformer depth": (
+        lambda: attention.spiking_transformer(depth=0),
+        ValueError,
+        "depth must be an integer >= 1, got 0",
+    ),
+    "memory_saving segment": (
+        lambda: memory_saving.checkpoint_through_time(mlp, seq, segment=2.5),
+        TypeError,
+        "segment must be an integer, got float 2.5",
+    ),
+    "memory_saving model": (
+        lambda: memory_saving.checkpoint_through_time(print, seq, 2),
+        TypeError,
+        "model must be a torch.nn.Module, got builtin_function_or_method",
     ),
     "plot.depth_curve 2-D": (
         lambda: plot.depth_curve(torch.rand(3, 4)),
