@@ -42,7 +42,10 @@ def check_fits(module, x, name="x_seq", where="with time folded into batch"):
             f"last dimension, got {got} (shape {tuple(x.shape)} {where})"
         )
     if isinstance(module, nn.Conv1d | nn.Conv2d | nn.Conv3d):
-        dims = {nn.Conv1d: 3, nn.Conv2d: 4, nn.Conv3d: 5}[type(module)]
+        # isinstance, not type(): quant.add_weight_quant makes a ParametrizedConv2d subclass
+        dims = next(
+            d for t, d in ((nn.Conv1d, 3), (nn.Conv2d, 4), (nn.Conv3d, 5)) if isinstance(module, t)
+        )
         if x.dim() != dims or x.shape[1] != module.in_channels:
             raise ValueError(
                 f"{name} does not fit {module}: expected {module.in_channels} channels and "
