@@ -4,8 +4,7 @@ import pytest
 import torch
 from torch import nn
 
-from spikelearn import leak_aware, norm, surrogate
-from spikelearn.layers import Spiking
+from spikelearn import layers, leak_aware, norm, surrogate
 from spikelearn.recipes import catalog
 
 
@@ -24,15 +23,15 @@ def test_resnet19_is_tdbns_layout():
     assert {c.out_channels for c in convs} == {128, 256, 512}
     linears = [m for m in net.modules() if isinstance(m, nn.Linear)]
     assert [(m.in_features, m.out_features) for m in linears] == [(512, 256), (256, 10)]
-    cells = [m.neuron for m in net.modules() if isinstance(m, Spiking)]
-    assert all(c.reset_mechanism == "zero" and isinstance(c.spike_grad, surrogate.Rectangle)
+    cells = [m.neuron for m in net.modules() if isinstance(m, layers.Spiking)]
+    assert all(c.reset_mechanism == "zero_before" and isinstance(c.spike_grad, surrogate.Rectangle)
                for c in cells)  # fmt: skip
 
 
 def test_lee_vgg9_and_the_relu_vgg16():
     vgg9 = catalog.build_model(catalog.get("lee-vgg9-cifar10"), 10, 3, 32)
     assert weight_layers(vgg9) == 9
-    hidden = [m.neuron for m in vgg9.modules() if isinstance(m, Spiking)][:-1]
+    hidden = [m.neuron for m in vgg9.modules() if isinstance(m, layers.Spiking)][:-1]
     assert all(isinstance(c, leak_aware.LeakAwareLIF) and c.beta == 0.99 for c in hidden)
     vgg16 = catalog.build_model(catalog.get("stanojevic-ttfs-vgg16-cifar10"), 10, 3, 32, width=4)
     assert weight_layers(vgg16) == 15  # 13 convolutions, linear 512, output

@@ -84,7 +84,7 @@ def _tdbn_cifar10(steps, result):
                 blocks=(3, 3, 2),
                 hidden=256,
                 norm="tdbn",
-                reset_mechanism="zero",
+                reset_mechanism="zero_before",
                 spike_grad=TDBN_SURROGATE,
             ),
         ),  # fmt: skip
@@ -122,7 +122,7 @@ RECIPES = {
                     blocks=(3, 3, 2),
                     hidden=256,
                     norm="tdbn",
-                    reset_mechanism="zero",
+                    reset_mechanism="zero_before",
                     spike_grad=TDBN_SURROGATE,
                 ),
             ),  # fmt: skip

@@ -34,7 +34,7 @@ import torch.distributed as dist
 from torch import nn
 from torch.utils.data import DistributedSampler, Subset
 
-from spikelearn import norm
+from spikelearn import norm, walk
 
 DEVICES = ("auto", "cpu", "cuda")
 
@@ -249,19 +249,21 @@ class SyncBatchNorm(nn.BatchNorm2d):
 
 
 def synchronise_batch_norm(model):
-    """Swap every batch norm in ``model`` for its synchronised twin, in place; returns the number
-    swapped. Outside a multi-process group the twins behave exactly as the originals."""
+    """Swap every batch norm in ``model`` (found by :func:`spikelearn.walk.walk`) for its
+    synchronised twin, in place; returns the number swapped. Outside a multi-process group the
+    twins behave exactly as the originals."""
     swapped = 0
-    for parent in list(model.modules()):
-        for name, child in list(parent.named_children()):
-            if isinstance(child, norm.BatchNormThroughTime) and not isinstance(
-                child, SyncBatchNormThroughTime
-            ):
-                setattr(parent, name, SyncBatchNormThroughTime.from_module(child))
-                swapped += 1
-            elif isinstance(child, TORCH_BATCH_NORMS) and not isinstance(child, SyncBatchNorm):
-                setattr(parent, name, SyncBatchNorm.from_module(child))
-                swapped += 1
+    for site in walk.walk(model):
+        if site.kind != "norm" or isinstance(site.layer, SyncBatchNormThroughTime | SyncBatchNorm):
+            continue
+        if isinstance(site.layer, norm.BatchNormThroughTime):
+            twin = SyncBatchNormThroughTime.from_module(site.layer)
+        elif isinstance(site.layer, TORCH_BATCH_NORMS):
+            twin = SyncBatchNorm.from_module(site.layer)
+        else:
+            raise TypeError(f"no synchronised twin for {type(site.layer).__name__} at {site.name}")
+        walk.replace(site, twin)
+        swapped += 1
     return swapped
 
 

@@ -24,7 +24,7 @@ import torch
 from torch import nn
 from torch.utils.checkpoint import checkpoint
 
-from spikelearn import norm
+from spikelearn import walk
 
 
 def _running_buffers(modules):
@@ -32,7 +32,7 @@ def _running_buffers(modules):
         b
         for m in modules
         for sub in m.modules()
-        if isinstance(sub, norm.BATCH_NORMS)
+        if walk.kind(sub) == "norm"
         for b in (sub.running_mean, sub.running_var, getattr(sub, "num_batches_tracked", None))
         if b is not None
     ]

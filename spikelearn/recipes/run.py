@@ -40,7 +40,8 @@ from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
 from spikelearn import datasets
-from spikelearn.recipes import catalog, distributed, loaders, recompute, resume
+
+from . import catalog, distributed, loaders, recompute, resume
 
 PRECISIONS = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 # the settings a resumed run must share with the run that wrote the checkpoint
