@@ -46,9 +46,15 @@ def spikingjelly_net(width):
     from spikingjelly.activation_based import functional, layer, neuron, surrogate
 
     def lif(**kw):
-        return neuron.LIFNode(tau=10.0, decay_input=False, v_threshold=1.0, v_reset=0.0,
-                              surrogate_function=surrogate.Rect(alpha=1.0), detach_reset=True,
-                              **kw)  # fmt: skip
+        return neuron.LIFNode(
+            tau=10.0,
+            decay_input=False,
+            v_threshold=1.0,
+            v_reset=0.0,
+            surrogate_function=surrogate.Rect(alpha=1.0),
+            detach_reset=True,
+            **kw,
+        )
 
     def conv_bn(cin, cout, k, s, alpha):
         conv = layer.Conv2d(cin, cout, k, s, padding=k // 2, bias=False)
@@ -75,9 +81,15 @@ def spikingjelly_net(width):
             cout = width * 2**stage
             mods.append(Block(cin, cout, 2 if stage > 0 and b == 0 else 1))
             cin = cout
-    mods += [layer.AdaptiveAvgPool2d(1), layer.Flatten(), layer.Linear(cin, 256, bias=False),
-             layer.ThresholdDependentBatchNorm1d(alpha=1.0, v_th=1.0, num_features=256), lif(),
-             layer.Linear(256, 10), lif(store_v_seq=True)]  # fmt: skip
+    mods += [
+        layer.AdaptiveAvgPool2d(1),
+        layer.Flatten(),
+        layer.Linear(cin, 256, bias=False),
+        layer.ThresholdDependentBatchNorm1d(alpha=1.0, v_th=1.0, num_features=256),
+        lif(),
+        layer.Linear(256, 10),
+        lif(store_v_seq=True),
+    ]
     net = nn.Sequential(*mods)
     functional.set_step_mode(net, "m")
     return net
@@ -140,13 +152,19 @@ def time_steps(args):
                 wall[name].append(1000 * (time.perf_counter() - w))
                 cpu[name].append(1000 * (time.process_time() - c))
     for name in steps:
-        print(f"  {name:12s} {params[name]:>8d} params  step "
-              f"{statistics.median(wall[name]):8.1f} ms wall {statistics.median(cpu[name]):8.1f} ms CPU")  # fmt: skip
+        print(
+            f"  {name:12s} {params[name]:>8d} params  step "
+            f"{statistics.median(wall[name]):8.1f} ms wall {statistics.median(cpu[name]):8.1f} ms CPU"
+        )
     if len(steps) == 2:
-        ratio = {k: statistics.median(v["spikingjelly"]) / statistics.median(v["spikelearn"])
-                 for k, v in (("wall", wall), ("cpu", cpu))}  # fmt: skip
-        print(f"  spikingjelly / spikelearn step time: {ratio['wall']:.2f}x wall, "
-              f"{ratio['cpu']:.2f}x CPU  (> 1: spikelearn is faster)")  # fmt: skip
+        ratio = {
+            k: statistics.median(v["spikingjelly"]) / statistics.median(v["spikelearn"])
+            for k, v in (("wall", wall), ("cpu", cpu))
+        }
+        print(
+            f"  spikingjelly / spikelearn step time: {ratio['wall']:.2f}x wall, "
+            f"{ratio['cpu']:.2f}x CPU  (> 1: spikelearn is faster)"
+        )
 
 
 def memory_worker(args):
@@ -176,21 +194,38 @@ def memory_worker(args):
 
 
 def memory_table(args):
-    print(f"  {'T':>3s} {'BPTT MB':>9s} {'checkpointed MB':>16s} {'ratio':>6s}"
-          f" {'BPTT ms':>8s} {'ckpt ms':>8s}  (CPU time of the step)")  # fmt: skip
+    print(
+        f"  {'T':>3s} {'BPTT MB':>9s} {'checkpointed MB':>16s} {'ratio':>6s}"
+        f" {'BPTT ms':>8s} {'ckpt ms':>8s}  (CPU time of the step)"
+    )
     for steps in args.memory_steps:
         row = {}
         for method in ("bptt", "checkpointed"):
-            cmd = [sys.executable, __file__, "--worker", method, "--steps", str(steps),
-                   "--width", str(args.width), "--batch", str(args.batch), "--device",
-                   args.device, "--threads", "1"]  # fmt: skip
+            cmd = [
+                sys.executable,
+                __file__,
+                "--worker",
+                method,
+                "--steps",
+                str(steps),
+                "--width",
+                str(args.width),
+                "--batch",
+                str(args.batch),
+                "--device",
+                args.device,
+                "--threads",
+                "1",
+            ]
             proc = subprocess.run(cmd, capture_output=True, text=True)
             if proc.returncode:
                 raise RuntimeError(proc.stderr[-2000:])
             row[method] = json.loads(proc.stdout.strip().splitlines()[-1])
         a, b = row["bptt"], row["checkpointed"]
-        print(f"  {steps:>3d} {a['peak_mb']:9.1f} {b['peak_mb']:16.1f} "
-              f"{a['peak_mb'] / max(b['peak_mb'], 1e-9):6.2f} {a['cpu_ms']:8.0f} {b['cpu_ms']:8.0f}")  # fmt: skip
+        print(
+            f"  {steps:>3d} {a['peak_mb']:9.1f} {b['peak_mb']:16.1f} "
+            f"{a['peak_mb'] / max(b['peak_mb'], 1e-9):6.2f} {a['cpu_ms']:8.0f} {b['cpu_ms']:8.0f}"
+        )
 
 
 def main():
@@ -207,8 +242,10 @@ def main():
     torch.set_num_threads(args.threads)
     if args.worker:
         return memory_worker(args)
-    print(f"{RECIPE} network at width {args.width}, T={args.steps}, batch {args.batch}, "
-          f"3x32x32, device {args.device}, {args.threads} thread(s), torch {torch.__version__}")  # fmt: skip
+    print(
+        f"{RECIPE} network at width {args.width}, T={args.steps}, batch {args.batch}, "
+        f"3x32x32, device {args.device}, {args.threads} thread(s), torch {torch.__version__}"
+    )
     time_steps(args)
     print(f"peak memory of one training step against T (width {args.width}, batch {args.batch})")
     memory_table(args)

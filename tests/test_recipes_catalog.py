@@ -24,8 +24,10 @@ def test_resnet19_is_tdbns_layout():
     linears = [m for m in net.modules() if isinstance(m, nn.Linear)]
     assert [(m.in_features, m.out_features) for m in linears] == [(512, 256), (256, 10)]
     cells = [m.neuron for m in net.modules() if isinstance(m, layers.Spiking)]
-    assert all(c.reset_mechanism == "zero_before" and isinstance(c.spike_grad, surrogate.Rectangle)
-               for c in cells)  # fmt: skip
+    assert all(
+        c.reset_mechanism == "zero_before" and isinstance(c.spike_grad, surrogate.Rectangle)
+        for c in cells
+    )
 
 
 def test_lee_vgg9_and_the_relu_vgg16():

@@ -13,14 +13,45 @@ from spikelearn.recipes import distributed, run
 
 # a small spiking ResNet with tdBN (ResNet-19's recipe at width 4, one block in each of 2 stages,
 # a 16-wide linear layer), 3 SGD steps of global batch 16 on digits at 3x8x8
-SMALL = ["tdbn-resnet19-cifar10-t2", "--dataset", "digits", "--image-size", "8", "--width", "4",
-         "--model-option", "blocks=(1,1)", "--model-option", "hidden=16", "--epochs", "1",
-         "--max-steps", "3", "--batch-size", "16", "--no-progress", "--device", "cpu"]  # fmt: skip
+SMALL = [
+    "tdbn-resnet19-cifar10-t2",
+    "--dataset",
+    "digits",
+    "--image-size",
+    "8",
+    "--width",
+    "4",
+    "--model-option",
+    "blocks=(1,1)",
+    "--model-option",
+    "hidden=16",
+    "--epochs",
+    "1",
+    "--max-steps",
+    "3",
+    "--batch-size",
+    "16",
+    "--no-progress",
+    "--device",
+    "cpu",
+]
 
 
 def torchrun(out, *flags):
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node",
-           "2", "-m", "spikelearn.recipes", *SMALL, "--out", str(out), *flags]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc-per-node",
+        "2",
+        "-m",
+        "spikelearn.recipes",
+        *SMALL,
+        "--out",
+        str(out),
+        *flags,
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
     return torch.load(out / "checkpoint.pt", weights_only=True)
@@ -38,8 +69,10 @@ def test_two_processes_equal_one_on_the_same_global_batch(tmp_path):
     assert synced["config"]["world_size"] == 2 and len(synced["rng"]) == 2
     exact = max_difference(one, synced["model"])
     unsynced = max_difference(one, torchrun(tmp_path / "nosync", "--no-sync-bn")["model"])
-    print(f"max |2 processes - 1 process| over parameters and running statistics after 3 steps: "
-          f"{exact:.2e} with synchronised batch statistics, {unsynced:.2e} without")  # fmt: skip
+    print(
+        f"max |2 processes - 1 process| over parameters and running statistics after 3 steps: "
+        f"{exact:.2e} with synchronised batch statistics, {unsynced:.2e} without"
+    )
     assert exact < 1e-5, f"synchronised: differs by {exact:.3g}"
     assert unsynced > 1e3 * exact, f"unsynchronised differs by only {unsynced:.3g}"
 
@@ -73,8 +106,10 @@ def test_shards_cover_the_test_set_once_and_the_sampler_splits_each_global_batch
     shards = [list(distributed.shard(data, c)) for c in ranks]
     assert sorted(sum(shards, [])) == data
     one = list(distributed.sampler(data, distributed.Context(0, 1, 0, torch.device("cpu")), 5))
-    two = [list(distributed.sampler(data, distributed.Context(r, 2, 0, torch.device("cpu")), 5))
-           for r in range(2)]  # fmt: skip
+    two = [
+        list(distributed.sampler(data, distributed.Context(r, 2, 0, torch.device("cpu")), 5))
+        for r in range(2)
+    ]
     assert [i for pair in zip(*two, strict=True) for i in pair] == one[:10]
 
 

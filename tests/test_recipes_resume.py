@@ -14,9 +14,22 @@ from spikelearn.recipes import resume, run
 
 # tdBN's CIFAR-10 recipe (augmentation, SGD with momentum and weight decay, cosine schedule) at
 # width 2 with one block per stage, on 40 CIFAR-10 images in the binary format
-RUN = ["tdbn-resnet19-cifar10-t2", "--width", "2", "--model-option", "blocks=(1,1)",
-       "--model-option", "hidden=8", "--epochs", "4", "--max-steps", "2", "--batch-size", "8",
-       "--no-progress"]  # fmt: skip
+RUN = [
+    "tdbn-resnet19-cifar10-t2",
+    "--width",
+    "2",
+    "--model-option",
+    "blocks=(1,1)",
+    "--model-option",
+    "hidden=8",
+    "--epochs",
+    "4",
+    "--max-steps",
+    "2",
+    "--batch-size",
+    "8",
+    "--no-progress",
+]
 
 
 @pytest.fixture
@@ -24,8 +37,10 @@ def train(monkeypatch, tmp_path):
     archive = cifar_like(np.random.default_rng(0), n_per_batch=8)[1]
     (tmp_path / "data" / "cifar10").mkdir(parents=True)
     (tmp_path / "data" / "cifar10" / "cifar-10-binary.tar.gz").write_bytes(archive)
-    table = {"urls": ["file:///nowhere/"],
-             "files": {"cifar-10-binary.tar.gz": hashlib.sha256(archive).hexdigest()}}  # fmt: skip
+    table = {
+        "urls": ["file:///nowhere/"],
+        "files": {"cifar-10-binary.tar.gz": hashlib.sha256(archive).hexdigest()},
+    }
     monkeypatch.setitem(datasets.SOURCES, "cifar10", table)
     return lambda *argv: run.train(
         run.parser().parse_args([*RUN, "--data", str(tmp_path / "data"), *argv])

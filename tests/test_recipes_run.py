@@ -36,7 +36,7 @@ def tiny_data(tmp_path_factory):
                 for d in (3, 7)
                 for i in (1, 2, 3)
             }
-        )  # fmt: skip
+        )
         for s in ("train", "test")
     }
     files["shd"] = {}
@@ -51,11 +51,14 @@ def tiny_data(tmp_path_factory):
         for filename, data in members.items():
             (root / name / filename).write_bytes(data)
         if name in datasets.SOURCES:
-            tables[name] = {"urls": ["file:///nowhere/"],
-                            "files": {f: hashlib.sha256(d).hexdigest() for f, d in members.items()}}  # fmt: skip
+            tables[name] = {
+                "urls": ["file:///nowhere/"],
+                "files": {f: hashlib.sha256(d).hexdigest() for f, d in members.items()},
+            }
         else:
-            tables[name] = {f: (["file:///nowhere"], hashlib.md5(d).hexdigest())
-                            for f, d in members.items()}  # fmt: skip
+            tables[name] = {
+                f: (["file:///nowhere"], hashlib.md5(d).hexdigest()) for f, d in members.items()
+            }
     return root, tables
 
 
@@ -91,9 +94,22 @@ def test_every_recipe_runs_a_smoke_configuration(monkeypatch, tmp_path, tiny_dat
 
 # The CIFAR-style recipe on the digits upsampled to 3x32x32: its own optimiser (SGD 0.1, momentum,
 # cosine), a small ResNet (width 8, one block per stage), 4 epochs of batch 16 = 356 steps.
-LEARN = ["tdbn-resnet19-cifar10-t2", "--dataset", "digits", "--width", "8", "--model-option",
-         "blocks=(1,1,1)", "--model-option", "hidden=32", "--epochs", "4", "--batch-size", "16",
-         "--no-progress"]  # fmt: skip
+LEARN = [
+    "tdbn-resnet19-cifar10-t2",
+    "--dataset",
+    "digits",
+    "--width",
+    "8",
+    "--model-option",
+    "blocks=(1,1,1)",
+    "--model-option",
+    "hidden=32",
+    "--epochs",
+    "4",
+    "--batch-size",
+    "16",
+    "--no-progress",
+]
 
 
 def test_the_cifar_recipe_learns_the_digits_at_cifar_size(tmp_path):
@@ -110,8 +126,22 @@ def test_the_cifar_recipe_learns_the_digits_at_cifar_size(tmp_path):
 
 
 def test_logs_a_row_per_epoch_and_the_checkpoint_loads_weights_only(tmp_path):
-    train([*LEARN[:7], "--image-size", "8", "--epochs", "2", "--max-steps", "2", "--out",
-           str(tmp_path), "--batch-size", "8", "--no-progress"])  # fmt: skip
+    train(
+        [
+            *LEARN[:7],
+            "--image-size",
+            "8",
+            "--epochs",
+            "2",
+            "--max-steps",
+            "2",
+            "--out",
+            str(tmp_path),
+            "--batch-size",
+            "8",
+            "--no-progress",
+        ]
+    )
     rows = (tmp_path / "log.csv").read_text().splitlines()
     assert rows[0].startswith("epoch,lr,train_loss,train_acc,test_acc") and len(rows) == 3
     log = json.loads((tmp_path / "log.json").read_text())

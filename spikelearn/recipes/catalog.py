@@ -87,7 +87,7 @@ def _tdbn_cifar10(steps, result):
                 reset_mechanism="zero_before",
                 spike_grad=TDBN_SURROGATE,
             ),
-        ),  # fmt: skip
+        ),
         time_steps=steps,
         encoding="direct",
         loss="ce_membrane_loss",
@@ -125,7 +125,7 @@ RECIPES = {
                     reset_mechanism="zero_before",
                     spike_grad=TDBN_SURROGATE,
                 ),
-            ),  # fmt: skip
+            ),
             time_steps=10,
             encoding="frames",
             loss="ce_membrane_loss",
@@ -154,7 +154,7 @@ RECIPES = {
                     beta=0.99,
                     reset_mechanism="none",
                 ),
-            ),  # fmt: skip
+            ),
             time_steps=100,
             encoding="rate",
             loss="ce_membrane_loss",
@@ -186,7 +186,7 @@ RECIPES = {
                     beta=0.99,
                     reset_mechanism="none",
                 ),
-            ),  # fmt: skip
+            ),
             time_steps=100,
             encoding="rate",
             loss="ce_membrane_loss",
@@ -210,7 +210,7 @@ RECIPES = {
             model=(
                 "spiking_resnet",
                 dict(width=64, blocks=(2, 2, 2, 2), norm="bn", spike_grad=("atan", 1.0, 0.6366)),
-            ),  # fmt: skip
+            ),
             time_steps=10,
             encoding="direct",
             loss="ce_membrane_loss",
@@ -276,7 +276,7 @@ RECIPES = {
             model=(
                 "spiking_vgg",
                 dict(in_channels=2, image_size=34, width=32, depth=4, norm="tdbn"),
-            ),  # fmt: skip
+            ),
             time_steps=10,
             encoding="frames",
             loss="ce_membrane_loss",
@@ -314,10 +314,11 @@ def get(name):
 # --- the network --------------------------------------------------------------------------------
 
 
-def alif_network(in_features=700, num_classes=20, hidden=256, beta=0.95, tau_a=200.0,
-                 beta_a=1.8, spike_grad=None):  # fmt: skip
+def alif_network(
+    in_features=700, num_classes=20, hidden=256, beta=0.95, tau_a=200.0, beta_a=1.8, spike_grad=None
+):
     """``Linear -> ALIF -> Linear -> leaky read-out`` on ``[T, B, ...]`` (flattened per step);
-    the read-out never spikes (``reset_mechanism="none"``) and returns ``(spk, mem)``."""
+    the read-out is never reset (``reset_mechanism="none"``) and returns ``(spk, mem)``."""
     grad = _surrogate(spike_grad)
     alif = adaptive.ALIF(beta, rho=adaptive.decay(tau_a), beta_a=beta_a, spike_grad=grad)
     readout = neurons.LIF(beta, spike_grad=grad, reset_mechanism="none")
@@ -343,8 +344,9 @@ def _surrogate(spec):
     return None if spec is None else surrogate.from_height_width(*spec)
 
 
-def model_arguments(recipe, num_classes, in_channels=None, image_size=None, width=None,
-                    options=None):  # fmt: skip
+def model_arguments(
+    recipe, num_classes, in_channels=None, image_size=None, width=None, options=None
+):
     """The builder's keyword arguments: the recipe's, the data's shape, ``width`` (the first
     stage's channels; a VGG layout is scaled in proportion) and ``options`` on top."""
     kind, kw = recipe.model
@@ -461,8 +463,16 @@ def ttfs_mapping_metrics(model, x_train, batches):
         ann = model(x).argmax(-1)
         logits, times = net.run(x.double())
         snn = logits.argmax(-1)
-        counts += torch.tensor([len(y), (ann == y).sum(), (snn == y).sum(), (ann == snn).sum(),
-                                ttfs.spikes_per_neuron(net, times) * len(y)], dtype=torch.float64)  # fmt: skip
+        counts += torch.tensor(
+            [
+                len(y),
+                (ann == y).sum(),
+                (snn == y).sum(),
+                (ann == snn).sum(),
+                ttfs.spikes_per_neuron(net, times) * len(y),
+            ],
+            dtype=torch.float64,
+        )
     return counts
 
 

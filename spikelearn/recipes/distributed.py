@@ -132,8 +132,9 @@ def all_gather(obj, ctx):
 def sampler(dataset, ctx, seed):
     """This process's share of each epoch's shuffled order (call ``set_epoch`` every epoch); the
     tail that does not divide evenly among the processes is dropped, so shares stay equal."""
-    return DistributedSampler(dataset, ctx.world_size, ctx.rank, shuffle=True, seed=seed,
-                              drop_last=True)  # fmt: skip
+    return DistributedSampler(
+        dataset, ctx.world_size, ctx.rank, shuffle=True, seed=seed, drop_last=True
+    )
 
 
 def shard(dataset, ctx):

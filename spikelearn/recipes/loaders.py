@@ -64,8 +64,10 @@ def _files(name, root):
 
 def missing_message(name, root):
     """How to get dataset ``name`` into ``root``: every file with its URL and checksum."""
-    lines = [f"{path}\n    from {url}\n    {'MD5' if len(h) == 32 else 'SHA-256'} {h}"
-             for path, url, h in _files(name, root)]  # fmt: skip
+    lines = [
+        f"{path}\n    from {url}\n    {'MD5' if len(h) == 32 else 'SHA-256'} {h}"
+        for path, url, h in _files(name, root)
+    ]
     return (
         f"the {name} files are not in {Path(root) / name}. Run again with --download (rank 0 "
         f"fetches and checks them), or put these files there yourself:\n  "
@@ -92,8 +94,13 @@ class Frames(Dataset):
             window = -(-span // self.time_steps)
         else:
             t0, window = 0, self.window
-        frames = events.to_frames(ev, self.sensor, time_window=window, start_time=t0,
-                                  end_time=t0 + window * self.time_steps)  # fmt: skip
+        frames = events.to_frames(
+            ev,
+            self.sensor,
+            time_window=window,
+            start_time=t0,
+            end_time=t0 + window * self.time_steps,
+        )
         if self.pool:
             frames = F.avg_pool2d(frames, self.pool)
         return frames, label
@@ -137,8 +144,10 @@ def load(name, root, time_steps, dataset="native", download=False, image_size=No
             train, test = datasets.load(name, root=root, download=download)
             return Data(train, test, classes, (3, 32, 32), augment=True)
         cls = EVENT_CLASSES[name]
-        train, test = (Frames(cls(s, root=root, download=download), name, time_steps)
-                       for s in ("train", "test"))  # fmt: skip
+        train, test = (
+            Frames(cls(s, root=root, download=download), name, time_steps)
+            for s in ("train", "test")
+        )
     except FileNotFoundError as err:
         raise MissingData(missing_message(name, root)) from err
     return Data(train, test, classes, tuple(train[0][0].shape), augment=False)

@@ -44,12 +44,12 @@ def rng_state(device=None):
             "pos": int(pos),
             "has_gauss": int(has_gauss),
             "gauss": float(gauss),
-        },  # fmt: skip
+        },
         "python": {
             "version": version,
             "words": torch.tensor(words, dtype=torch.int64),
             "gauss_next": gauss_next,
-        },  # fmt: skip
+        },
     }
     if device is not None and torch.device(device).type == "cuda":
         state["cuda"] = torch.cuda.get_rng_state(device)
@@ -98,8 +98,11 @@ def check_compatible(saved, config, keys):
     """Raise ``ValueError`` naming every setting in ``keys`` that differs between the run that
     wrote the checkpoint (``saved``) and this one (``config``): resuming is exact only for the
     same run."""
-    differ = [f"{k}: checkpoint {saved.get(k)!r}, now {config.get(k)!r}" for k in keys
-              if saved.get(k) != config.get(k)]  # fmt: skip
+    differ = [
+        f"{k}: checkpoint {saved.get(k)!r}, now {config.get(k)!r}"
+        for k in keys
+        if saved.get(k) != config.get(k)
+    ]
     if differ:
         raise ValueError(
             "--resume continues the same run, but these settings differ: " + "; ".join(differ)

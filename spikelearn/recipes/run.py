@@ -45,8 +45,21 @@ from . import catalog, distributed, loaders, recompute, resume
 
 PRECISIONS = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 # the settings a resumed run must share with the run that wrote the checkpoint
-RUN_KEYS = ("recipe", "dataset", "time_steps", "width", "model_options", "image_size",
-            "batch_size", "lr", "epochs", "seed", "world_size", "sync_bn", "precision")  # fmt: skip
+RUN_KEYS = (
+    "recipe",
+    "dataset",
+    "time_steps",
+    "width",
+    "model_options",
+    "image_size",
+    "batch_size",
+    "lr",
+    "epochs",
+    "seed",
+    "world_size",
+    "sync_bn",
+    "precision",
+)
 
 
 def parser():
@@ -55,34 +68,61 @@ def parser():
         description="Train one of the papers' networks (python -m spikelearn.recipes list).",
     )
     p.add_argument("recipe", help="the recipe's name, or 'list' for the table")
-    p.add_argument("--data", type=Path, default=None, help="data folder (default "
-                   "$SPIKELEARN_DATA or ~/.cache/spikelearn)")  # fmt: skip
+    p.add_argument(
+        "--data",
+        type=Path,
+        default=None,
+        help="data folder (default $SPIKELEARN_DATA or ~/.cache/spikelearn)",
+    )
     p.add_argument("--download", action="store_true", help="fetch missing files (rank 0)")
-    p.add_argument("--dataset", choices=("native", "digits"), default="native",
-                   help="digits: the embedded digits in the recipe's shape (offline)")  # fmt: skip
+    p.add_argument(
+        "--dataset",
+        choices=("native", "digits"),
+        default="native",
+        help="digits: the embedded digits in the recipe's shape (offline)",
+    )
     p.add_argument("--out", type=Path, default=None, help="output folder (default runs/NAME)")
     p.add_argument("--epochs", type=int, default=None)
     p.add_argument("--batch-size", type=int, default=None, help="global batch, all processes")
     p.add_argument("--lr", type=float, default=None)
     p.add_argument("--T", "--time-steps", dest="time_steps", type=int, default=None)
     p.add_argument("--width", type=int, default=None, help="channels of the first stage")
-    p.add_argument("--model-option", action="append", default=[], metavar="KEY=VALUE",
-                   help="a builder argument, e.g. blocks=(1,1) (repeatable)")  # fmt: skip
+    p.add_argument(
+        "--model-option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a builder argument, e.g. blocks=(1,1) (repeatable)",
+    )
     p.add_argument("--image-size", type=int, default=None, help="with --dataset digits")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", choices=distributed.DEVICES, default="auto")
-    p.add_argument("--precision", choices=tuple(PRECISIONS), default="fp32",
-                   help="bf16/fp16 autocast (GPU only)")  # fmt: skip
+    p.add_argument(
+        "--precision",
+        choices=tuple(PRECISIONS),
+        default="fp32",
+        help="bf16/fp16 autocast (GPU only)",
+    )
     p.add_argument("--channels-last", action="store_true", help="NHWC convolutions (GPU only)")
-    p.add_argument("--checkpoint-segments", type=int, default=0,
-                   help="gradient checkpointing in this many segments (0: off)")  # fmt: skip
+    p.add_argument(
+        "--checkpoint-segments",
+        type=int,
+        default=0,
+        help="gradient checkpointing in this many segments (0: off)",
+    )
     sync = p.add_mutually_exclusive_group()
-    sync.add_argument("--sync-bn", dest="sync_bn", action="store_true", default=None,
-                      help="synchronise batch statistics across processes (default with BN)")  # fmt: skip
+    sync.add_argument(
+        "--sync-bn",
+        dest="sync_bn",
+        action="store_true",
+        default=None,
+        help="synchronise batch statistics across processes (default with BN)",
+    )
     sync.add_argument("--no-sync-bn", dest="sync_bn", action="store_false")
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
-    p.add_argument("--until-epoch", type=int, default=None,
-                   help="stop after this many epochs (resume later)")  # fmt: skip
+    p.add_argument(
+        "--until-epoch", type=int, default=None, help="stop after this many epochs (resume later)"
+    )
     p.add_argument("--max-steps", type=int, default=None, help="batches per epoch at most")
     p.add_argument("--workers", type=int, default=0, help="DataLoader worker processes")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -295,8 +335,9 @@ def _train(args, ctx):
             recipe.dataset, root, config["time_steps"], args.dataset, True, args.image_size
         )
     distributed.barrier(ctx)
-    data = loaders.load(recipe.dataset, root, config["time_steps"], args.dataset, False,
-                        args.image_size)  # fmt: skip
+    data = loaders.load(
+        recipe.dataset, root, config["time_steps"], args.dataset, False, args.image_size
+    )
     if len(data.train) < config["batch_size"]:
         raise ValueError(
             f"the training set has {len(data.train)} samples, fewer than one global batch "
@@ -306,8 +347,9 @@ def _train(args, ctx):
     # the network, identical in every process
     resume.seed_everything(config["seed"])
     channels, size = (data.shape[-3], data.shape[-1]) if len(data.shape) >= 3 else (None, None)
-    core = catalog.build_model(recipe, data.num_classes, channels, size, config["width"],
-                               config["model_options"]).to(ctx.device)  # fmt: skip
+    core = catalog.build_model(
+        recipe, data.num_classes, channels, size, config["width"], config["model_options"]
+    ).to(ctx.device)
     if config["channels_last"]:
         core = core.to(memory_format=torch.channels_last)
     if config["sync_bn"] and ctx.distributed:
@@ -320,10 +362,17 @@ def _train(args, ctx):
     train_sampler = distributed.sampler(data.train, ctx, config["seed"])
     local_batch = config["batch_size"] // ctx.world_size
     pin = ctx.device.type == "cuda"
-    train_loader = DataLoader(data.train, local_batch, sampler=train_sampler, drop_last=True,
-                              num_workers=args.workers, pin_memory=pin)  # fmt: skip
-    test_loader = DataLoader(distributed.shard(data.test, ctx), local_batch,
-                             num_workers=args.workers, pin_memory=pin)  # fmt: skip
+    train_loader = DataLoader(
+        data.train,
+        local_batch,
+        sampler=train_sampler,
+        drop_last=True,
+        num_workers=args.workers,
+        pin_memory=pin,
+    )
+    test_loader = DataLoader(
+        distributed.shard(data.test, ctx), local_batch, num_workers=args.workers, pin_memory=pin
+    )
 
     start, history, extra = 0, [], {}
     checkpoint_path = out / "checkpoint.pt"
@@ -360,10 +409,13 @@ def _train(args, ctx):
     for epoch in range(start, stop):
         began = time.perf_counter()
         train_sampler.set_epoch(epoch)
-        bar = tqdm(_batches(train_loader, args.max_steps), leave=False,
-                   total=min(len(train_loader), args.max_steps or len(train_loader)),
-                   desc=f"epoch {epoch + 1}/{config['epochs']}",
-                   disable=args.no_progress or not ctx.main)  # fmt: skip
+        bar = tqdm(
+            _batches(train_loader, args.max_steps),
+            leave=False,
+            total=min(len(train_loader), args.max_steps or len(train_loader)),
+            desc=f"epoch {epoch + 1}/{config['epochs']}",
+            disable=args.no_progress or not ctx.main,
+        )
         sums = train_epoch(
             model, bar, recipe, config, ctx, loss_fn, optimizer, scaler, data.augment
         )
@@ -373,18 +425,31 @@ def _train(args, ctx):
         test_correct, test_n = distributed.all_reduce_sum(
             evaluate(core, test_loader, recipe, config, ctx, loss_fn), ctx
         )
-        row = {"epoch": epoch + 1, "lr": lr, "train_loss": loss_sum / n, "train_acc": correct / n,
-               "test_acc": test_correct / max(test_n, 1), "seconds": time.perf_counter() - began}  # fmt: skip
+        row = {
+            "epoch": epoch + 1,
+            "lr": lr,
+            "train_loss": loss_sum / n,
+            "train_acc": correct / n,
+            "test_acc": test_correct / max(test_n, 1),
+            "seconds": time.perf_counter() - began,
+        }
         if recipe.finish == "ttfs" and epoch + 1 == config["epochs"]:
             row.update(_ttfs_metrics(core, data, test_loader, config, ctx))
         history.append(row)
         rng = distributed.all_gather(resume.rng_state(ctx.device), ctx)
         if ctx.main:
             resume.save(
-                checkpoint_path, model=core.state_dict(), optimizer=optimizer.state_dict(),
-                scheduler=scheduler.state_dict(), scaler=scaler.state_dict(), epoch=epoch + 1,
-                history=history, config=config, extra=extra, rng=rng,
-            )  # fmt: skip
+                checkpoint_path,
+                model=core.state_dict(),
+                optimizer=optimizer.state_dict(),
+                scheduler=scheduler.state_dict(),
+                scaler=scaler.state_dict(),
+                epoch=epoch + 1,
+                history=history,
+                config=config,
+                extra=extra,
+                rng=rng,
+            )
             write_logs(out, config, history, machine)
             shown = ", ".join(f"{k} {v:.4g}" for k, v in row.items() if k != "epoch")
             print(f"{recipe.name} epoch {epoch + 1}/{config['epochs']}: {shown}", flush=True)
@@ -402,8 +467,12 @@ def _ttfs_metrics(core, data, test_loader, config, ctx):
     counts = catalog.ttfs_mapping_metrics(core, x_train.to(ctx.device), batches)
     n, ann, snn, equal, spikes = distributed.all_reduce_sum(counts.tolist(), ctx)
     n = max(n, 1)
-    return {"ann_test_acc": ann / n, "ttfs_test_acc": snn / n, "ttfs_same_prediction": equal / n,
-            "ttfs_spikes_per_neuron": spikes / n}  # fmt: skip
+    return {
+        "ann_test_acc": ann / n,
+        "ttfs_test_acc": snn / n,
+        "ttfs_same_prediction": equal / n,
+        "ttfs_spikes_per_neuron": spikes / n,
+    }
 
 
 def main(argv=None):
