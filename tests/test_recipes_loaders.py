@@ -37,12 +37,13 @@ def test_frames_bin_each_recording_into_t_steps():
     frames = loaders.Frames([(ev, 3)], "cifar10_dvs", time_steps=4)
     x, label = frames[0]
     # T equal bins over the recording (100..1099 us), 128x128 pooled 2x2 to 64x64
-    assert label == 3 and x.shape == (4, 2, 64, 64)
+    assert label == 3 and x.shape == frames.shape == (4, 2, 64, 64)
     assert torch.allclose(x.sum((1, 2, 3)), torch.tensor([2.0, 0.0, 0.0, 2.0]) / 4)
     shd = loaders.Frames(
         [(events.make_events([3, 699], [0, 0], [5_000, 995_000], [0, 0]), 1)], "shd", time_steps=100
     )
     x, _ = shd[0]
-    assert x.shape == (100, 1, 1, 700) and x[0, 0, 0, 3] == 1 and x[99, 0, 0, 699] == 1
+    assert x.shape == shd.shape == (100, 1, 1, 700)
+    assert x[0, 0, 0, 3] == 1 and x[99, 0, 0, 699] == 1
     empty = np.zeros(0, dtype=events.EVENT_DTYPE)
     assert loaders.Frames([(empty, 0)], "nmnist", time_steps=10)[0][0].shape == (10, 2, 34, 34)

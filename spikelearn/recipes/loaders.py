@@ -83,6 +83,14 @@ class Frames(Dataset):
         self.recordings, self.time_steps = recordings, time_steps
         self.sensor, self.window, self.pool = DATASETS[name][2], DATASETS[name][3], POOL.get(name)
 
+    @property
+    def shape(self):
+        """One sample's ``(T, P, H, W)``, known without reading a file (so the main process opens
+        none: DataLoader workers forked from it would share its file offsets)."""
+        w, h, p = self.sensor
+        pool = self.pool or 1
+        return (self.time_steps, p, h // pool, w // pool)
+
     def __len__(self):
         return len(self.recordings)
 
@@ -150,7 +158,7 @@ def load(name, root, time_steps, dataset="native", download=False, image_size=No
         )
     except FileNotFoundError as err:
         raise MissingData(missing_message(name, root)) from err
-    return Data(train, test, classes, tuple(train[0][0].shape), augment=False)
+    return Data(train, test, classes, train.shape, augment=False)
 
 
 def augment(x, padding=4):
