@@ -29,6 +29,7 @@ LAYERS = (
     "temporal",  # tasks in time, event-camera data and its datasets (12-13)
     "learning",  # local and online learning rules: STDP, e-prop, OTTT (14)
     "teaching",  # what the notebooks share: asserted claims, notebook helpers
+    "recipes",  # the papers' networks on the real datasets, one command, one CPU or many GPUs
 )
 
 

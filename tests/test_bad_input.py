@@ -13,9 +13,11 @@ from spikelearn import (  # noqa: E402
     adaptive,
     analysis,
     attention,
+    catalog,
     claims,
     conversion,
     cost,
+    distributed,
     encoding,
     event_datasets,
     events,
@@ -23,6 +25,7 @@ from spikelearn import (  # noqa: E402
     integer,
     layers,
     leak_aware,
+    loaders,
     memory,
     memory_saving,
     models,
@@ -33,8 +36,11 @@ from spikelearn import (  # noqa: E402
     plasticity,
     plot,
     quant,
+    recompute,
     recurrent,
     relu_nets,
+    resume,
+    run,
     speed,
     surrogate,
     tasks,
@@ -123,7 +129,7 @@ CASES = {
     "event_datasets.fetch name": (
         lambda: event_datasets.fetch("mnist", "train.zip", root="/tmp/spikelearn-bad-input"),
         ValueError,
-        "name must be one of 'nmnist', 'shd', got 'mnist'",
+        "name must be one of 'nmnist', 'shd', 'cifar10_dvs', got 'mnist'",
     ),
     "NMNIST split": (
         lambda: event_datasets.NMNIST(root="/tmp/spikelearn-bad-input", split="bogus"),
@@ -361,6 +367,42 @@ CASES = {
         lambda: recurrent.truncated_bptt(nn.Linear(3, 3), seq, 2),
         TypeError,
         "neuron must be a spikelearn neuron, got Linear",
+    ),
+    # recipes (issue 23)
+    "catalog.get unknown recipe": (
+        lambda: catalog.get("nope"),
+        ValueError,
+        "unknown recipe 'nope'; the recipes are: tdbn-resnet19-cifar10-t2",
+    ),
+    "distributed.setup device": (
+        lambda: distributed.setup(device="tpu"),
+        ValueError,
+        "device must be one of auto, cpu, cuda, got 'tpu'",
+    ),
+    "loaders.load unknown dataset": (
+        lambda: loaders.load("imagenet", "/nonexistent", 4),
+        ValueError,
+        "name must be one of .*got 'imagenet'",
+    ),
+    "loaders.augment negative padding": (
+        lambda: loaders.augment(torch.rand(2, 3, 8, 8), padding=-1),
+        ValueError,
+        "padding must be an integer >= 0, got -1",
+    ),
+    "recompute.Recomputed segments": (
+        lambda: recompute.Recomputed(nn.Sequential(nn.ReLU(), nn.ReLU()), segments=3),
+        ValueError,
+        r"segments must be in \[1, 2\]",
+    ),
+    "resume.load missing": (
+        lambda: resume.load("/nonexistent/checkpoint.pt"),
+        FileNotFoundError,
+        "no checkpoint at /nonexistent/checkpoint.pt",
+    ),
+    "run.configure T": (
+        lambda: run.train(run.parser().parse_args(["nmnist", "--time-steps", "0"])),
+        ValueError,
+        "time.steps",
     ),
     "walk.chain model": (
         lambda: walk.chain(nn.Linear(2, 2), (nn.Linear,), "export"),
