@@ -17,6 +17,7 @@ from spikelearn import (  # noqa: E402
     claims,
     conversion,
     cost,
+    course,
     distributed,
     encoding,
     event_datasets,
@@ -72,6 +73,16 @@ CASES = {
         r"beta must be in \[0, 1\], got 1.5",
     ),
     "ALIF beta": (lambda: adaptive.ALIF(1.5, 0.9), ValueError, "beta must be in"),
+    "course.grade submissions": (
+        lambda: course.grade("/tmp/spikelearn-bad-input-no-such-folder"),
+        ValueError,
+        "submissions must be a folder of student folders",
+    ),
+    "course.student_edition notebook": (
+        lambda: course.student_edition(42),
+        TypeError,
+        "notebook must be a path or a notebook node, got int",
+    ),
     "delayed_digits delay": (
         lambda: tasks.delayed_digits(delay=-1),
         ValueError,

@@ -23,9 +23,11 @@ The weight dependence ``f±`` bounds the weights:
 
 * ``"additive"`` (Song, Miller & Abbott 2000): ``f+ = f- = 1``, then ``w`` is clipped to
   ``[w_min, w_max]`` (hard bounds); the weights end up bimodal, at the bounds;
-* ``"multiplicative"`` (van Rossum, Bi & Turrigiano 2000, J. Neurosci. 20:8812; Gütig et al.
-  2003, J. Neurosci. 23:3697 with μ = 1): ``f+ = w_max - w``, ``f- = w - w_min`` (soft bounds);
-  the weights settle inside the bounds, in a unimodal distribution.
+* ``"multiplicative"`` (soft bounds on both sides: Rubin, Lee & Sompolinsky 2001, Phys. Rev.
+  Lett. 86:364; Gütig et al. 2003, J. Neurosci. 23:3697 with μ = 1): ``f+ = w_max - w``,
+  ``f- = w - w_min``; the weights settle inside the bounds, in a unimodal distribution. (van
+  Rossum, Bi & Turrigiano 2000, J. Neurosci. 20:8812, found the same with additive potentiation
+  and multiplicative depression, ``f+ = 1``, ``f- = w``.)
 
 **The window of this discretisation is exact on the grid.** A pre spike at step ``s`` and a post
 spike at step ``s + k`` (``k >= 0``) change the weight once, at the post spike, by
