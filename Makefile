@@ -6,20 +6,21 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-# CUDA: make lab TORCH_INDEX=https://download.pytorch.org/whl/cu128 (see the README)
+# torch's index is chosen by .ci/setup_env.py: PyTorch's CPU wheels on Linux when that index
+# answers, else (and on macOS) the default one. To choose: make lab TORCH_INDEX=URL (e.g. CUDA,
+# https://download.pytorch.org/whl/cu128) or TORCH_INDEX=default; rm -rf .venv first to redo one.
 TORCH_INDEX ?=
+export TORCH_INDEX
 
 .PHONY: lab test install lint unit notebooks robustness docs bench format execute clean browser
 
-$(STAMP): pyproject.toml constraints.txt
-	@echo ">>> Setting up $(VENV): torch, snnTorch, JupyterLab and the dev tools, about 1 GB."
-	@echo ">>> The first time this takes 2-5 minutes (later runs skip it); pip reports only errors."
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -c constraints.txt $(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX)) -e ".[dev]"
-	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
+# .ci/setup_env.py also rebuilds a .venv made by a too old Python or left half-installed
+$(STAMP): pyproject.toml constraints.txt .ci/setup_env.py $(BIN)/python
+	$(PYTHON) .ci/setup_env.py --venv $(VENV)
 	touch $(STAMP)
-	@echo ">>> $(VENV) is ready."
+
+# a .venv whose Python is gone (removed, or the system's Python upgraded) is set up again
+$(BIN)/python: ;
 
 install: $(STAMP)
 
