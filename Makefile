@@ -33,8 +33,9 @@ lint: $(STAMP)
 	$(BIN)/ruff check spikelearn tests benchmarks tutorials docs .ci
 	$(BIN)/ruff format --check spikelearn tests benchmarks docs .ci
 
+# the docs' offline-math check runs in `docs`, on the real build
 unit: $(STAMP)
-	MPLBACKEND=Agg $(BIN)/python -m pytest tests
+	MPLBACKEND=Agg $(BIN)/python -m pytest tests --ignore=tests/test_docs_browser.py
 
 # lax: only cells marked NBVAL_CHECK_OUTPUT (output exact by construction) are compared as text;
 # every cell still runs, so every assert and claim still counts
@@ -48,9 +49,13 @@ ROBUSTNESS_TABLE   ?= docs/robustness.md
 robustness: $(STAMP)
 	$(BIN)/python .ci/robustness.py --configs $(ROBUSTNESS_CONFIGS) --table $(ROBUSTNESS_TABLE)
 
+# -q: only warnings and errors (which fail the build); then the formulas are checked in Chromium
+# with the network off (tests/test_docs_browser.py; skips, saying why, without Chromium)
 docs: $(STAMP)
 	rm -rf docs/_build
-	$(BIN)/sphinx-build -W --keep-going -b html docs docs/_build/html
+	@echo ">>> Building the docs into docs/_build/html (about 20 s)"
+	$(BIN)/sphinx-build -q -W --keep-going -b html docs docs/_build/html
+	SPIKELEARN_DOCS_HTML=docs/_build/html $(BIN)/python -m pytest -q -p no:cacheprovider tests/test_docs_browser.py
 
 # The widgets in a real browser (also part of `unit` when Chromium is found; skips saying why if not).
 browser: $(STAMP)

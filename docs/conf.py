@@ -20,9 +20,16 @@ project = "spikelearn"  # the import name; the distribution is pyproject's [proj
 author = "the spikelearn developers"
 copyright = "2026, the spikelearn developers"
 
-# Formulas are typeset by MathJax, which the built pages load from a CDN (jsDelivr) at view time:
-# the docs build offline, but read offline they show the LaTeX source (docs/developers.md).
-extensions = ["myst_nb", "sphinx.ext.autodoc", "sphinx.ext.napoleon", "sphinx.ext.mathjax"]
+# Formulas are typeset by MathJax 3 from the built pages' own _static/mathjax (the package
+# sphinx-mathjax-offline copies it there and points mathjax_path at it): no CDN, so the pages
+# render their formulas offline too (tests/test_docs_browser.py checks, with the network off).
+extensions = [
+    "myst_nb",
+    "sphinx.ext.autodoc",
+    "sphinx.ext.napoleon",
+    "sphinx.ext.mathjax",
+    "sphinx-mathjax-offline",
+]
 nb_execution_mode = "off"  # render the outputs committed with each notebook; nbval checks them
 nb_merge_streams = True
 myst_enable_extensions = ["dollarmath", "amsmath", "deflist"]  # deflist: the glossary
