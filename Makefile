@@ -24,8 +24,10 @@ $(BIN)/python: ;
 
 install: $(STAMP)
 
+# .ci/lab_settings: JupyterLab's defaults for this course (no "official Jupyter news?" pop-up,
+# no update check); a learner can still change them in JupyterLab's settings
 lab: $(STAMP)
-	$(BIN)/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) tutorials/
+	$(BIN)/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) --LabApp.app_settings_dir=$(CURDIR)/.ci/lab_settings tutorials/
 
 test: lint unit notebooks docs
 
