@@ -12,7 +12,7 @@ STAMP  := $(VENV)/.installed
 TORCH_INDEX ?=
 export TORCH_INDEX
 
-.PHONY: lab test install lint unit notebooks robustness docs bench format execute clean browser
+.PHONY: lab test install lint unit notebooks robustness docs bench format execute clean browser sdist-test
 
 # .ci/setup_env.py also rebuilds a .venv made by a too old Python or left half-installed
 $(STAMP): pyproject.toml constraints.txt .ci/setup_env.py $(BIN)/python
@@ -58,6 +58,11 @@ docs: $(STAMP)
 	@echo ">>> Building the docs into docs/_build/html (about 20 s)"
 	$(BIN)/sphinx-build -q -W --keep-going -b html docs docs/_build/html
 	SPIKELEARN_DOCS_HTML=docs/_build/html $(BIN)/python -m pytest -q -p no:cacheprovider tests/test_docs_browser.py
+
+# The sdist installed into a temporary folder and every test it carries run against it
+# (tests/test_packaging.py; `make test` only collects them). CI runs this.
+sdist-test: $(STAMP)
+	SPIKELEARN_SDIST_TESTS=all MPLBACKEND=Agg $(BIN)/python -m pytest -p no:cacheprovider tests/test_packaging.py -k sdist
 
 # The widgets in a real browser (also part of `unit` when Chromium is found; skips saying why if not).
 browser: $(STAMP)
