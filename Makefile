@@ -39,7 +39,7 @@ lint: $(STAMP)
 unit: $(STAMP)
 	MPLBACKEND=Agg $(BIN)/python -m pytest tests --ignore=tests/test_docs_browser.py
 
-# lax: only cells marked NBVAL_CHECK_OUTPUT (output exact by construction) are compared as text;
+# lax: only cells tagged nbval-check-output (output exact by construction) are compared as text;
 # every cell still runs, so every assert and claim still counts
 notebooks: $(STAMP)
 	$(BIN)/python -m pytest --nbval-lax tutorials -p no:cacheprovider --nbval-current-env --nbval-sanitize-with .ci/nbval_sanitize.cfg

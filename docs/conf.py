@@ -6,8 +6,9 @@ from pathlib import Path
 HERE = Path(__file__).parent
 ROOT = HERE.parent
 
-# The tutorials live in ../tutorials (where learners open them); copy them in for the build,
-# with their figures, so a notebook's relative link `figures/NAME.png` works in JupyterLab and here.
+# The tutorials live in ../tutorials (where learners open them); copy them in for the build. Their
+# diagrams are embedded in them (.ci/tidy_notebooks.py); the figures folder comes along for a
+# notebook whose relative `figures/NAME.png` link has not been embedded yet.
 _dst = HERE / "tutorials"
 shutil.rmtree(_dst, ignore_errors=True)
 _dst.mkdir()
