@@ -17,7 +17,7 @@ from bench_lif import compare, parse_args, report
 from snntorch import surrogate as snn_surrogate
 
 from spikelearn import surrogate
-from spikelearn.recurrent import RLIF
+from spikelearn.cells.recurrent import RLIF
 
 
 def recurrent_benchmark(device, repeats, steps=25, batch=128, features=256):

@@ -33,36 +33,14 @@ def single_layer(dtype, seed=0, steps=50):
     return float((eprop - bptt).abs().max()), float(bptt.abs().max())
 
 
-def recurrent(seed, rec_scale, steps=100, batch=8, n_in=20, n_rec=50, n_out=3):
-    g = torch.Generator().manual_seed(seed)
-    x = (torch.rand(steps, batch, n_in, generator=g) < 0.2).float()
-    w_in = (torch.randn(n_rec, n_in, generator=g) * 0.5).requires_grad_()
-    w_rec = (torch.randn(n_rec, n_rec, generator=g) * rec_scale / n_rec**0.5).requires_grad_()
-    w_out = torch.randn(n_out, n_rec, generator=g) / n_rec**0.5
-    target = torch.randn(steps, batch, n_out, generator=g)
-    lif = neurons.LIF(beta=0.9, spike_grad=surrogate.fast_sigmoid(slope=5))
-    mem, spk = None, torch.zeros(batch, n_rec)
-    pres, spikes, mems = [], [], []
-    for t in range(steps):  # BPTT: autograd through every step, recurrence included
-        pres.append(torch.cat([x[t], spk], 1))
-        spk, mem = lif(x[t] @ w_in.T + spk @ w_rec.T, mem)
-        spikes.append(spk)
-        mems.append(mem)
-    spk_seq, mem_seq = torch.stack(spikes), torch.stack(mems)
-
-    def loss(s):
-        return ((s @ w_out.T - target) ** 2).sum()
-
-    bptt = torch.cat(torch.autograd.grad(loss(spk_seq), (w_in, w_rec)), 1)
-    leaf = spk_seq.detach().requires_grad_()
-    (grad_spk,) = torch.autograd.grad(loss(leaf), leaf)
-    pre_seq = torch.stack(pres).detach()
-    eprop = online.eprop_gradient(lif, pre_seq, mem_seq.detach(), grad_spk)
+def recurrent(seed, rec_scale):
+    out = online.recurrent_eprop_vs_bptt(seed, rec_scale)
+    eprop, bptt, n_in = out["eprop"], out["bptt"], 20
     cos = torch.nn.functional.cosine_similarity
     return (
         float(cos(eprop.flatten(), bptt.flatten(), dim=0)),
         float(cos(eprop[:, :n_in].flatten(), bptt[:, :n_in].flatten(), dim=0)),
-        float(spk_seq.detach().mean()),
+        out["rate"],
     )
 
 

@@ -13,9 +13,9 @@ import torch
 from torch import nn
 
 from spikelearn import neurons, surrogate, tasks
-from spikelearn.adaptive import ALIF
-from spikelearn.layers import TimeFolded
-from spikelearn.recurrent import RLIF
+from spikelearn.cells.adaptive import ALIF
+from spikelearn.cells.recurrent import RLIF
+from spikelearn.networks.layers import TimeFolded
 
 BETA, HIDDEN, CUE = 0.8, 128, 10
 

@@ -17,6 +17,47 @@ for nb in sorted((ROOT / "tutorials").glob("[0-9][0-9]_*.ipynb")):
 if (ROOT / "tutorials" / "figures").is_dir():
     shutil.copytree(ROOT / "tutorials" / "figures", _dst / "figures")
 
+# The API reference, one page per module, grouped by layer: written from the package's own list
+# of modules (spikelearn.LAYERS and the folders, spikelearn.MODULES), never kept by hand.
+import spikelearn  # noqa: E402
+
+
+def _write_api_pages():
+    api = HERE / "api"
+    shutil.rmtree(api, ignore_errors=True)
+    api.mkdir()
+    lines = [
+        "# API reference",
+        "",
+        "The package is a stack of layers, one folder each, bottom first; a module imports only from",
+        "its own layer or those below. Every module is one concept and reads top to bottom; the",
+        "docstrings carry the equations and the papers. Import any module by its short name:",
+        "`from spikelearn import neurons`.",
+        "",
+    ]
+    for layer in spikelearn.LAYERS:
+        package = __import__(f"spikelearn.{layer}", fromlist=["_"])
+        names = [n for n, where in spikelearn.MODULES.items() if where.startswith(layer + ".")]
+        lines += [
+            f"## `{layer}/`",
+            "",
+            package.__doc__.strip(),
+            "",
+            "```{toctree}",
+            ":maxdepth: 1",
+            "",
+        ]
+        lines += names + ["```", ""]
+        for name in names:
+            (api / f"{name}.md").write_text(
+                f"# `spikelearn.{name}`\n\n`spikelearn/{layer}/{name}.py`\n\n"
+                f"```{{eval-rst}}\n.. automodule:: spikelearn.{spikelearn.MODULES[name]}\n```\n"
+            )
+    (api / "index.md").write_text("\n".join(lines))
+
+
+_write_api_pages()
+
 project = "spikelearn"  # the import name; the distribution is pyproject's [project] name
 author = "the spikelearn developers"
 copyright = "2026, the spikelearn developers"

@@ -1,28 +1,53 @@
 """spikelearn: learn spiking neural networks by running them.
 
-``import spikelearn as sl`` loads nothing else; a module is imported the first time it is used
-(``sl.neurons.LIF``), through the module ``__getattr__`` of PEP 562, so the package stays quick
-to import while every module is reachable from it.
+The package is a stack of layers, one folder each, in the order of the course (bottom first):
+:data:`LAYERS`. A module may import only from its own layer or the layers below it, so the tree
+reads as the architecture (``docs/developers.md``; ``tests/test_package.py`` checks it).
+
+Every module is reachable by its short name, ``from spikelearn import neurons`` or
+``spikelearn.neurons.LIF``, whatever folder holds it: the short names are read from the folders
+themselves (:data:`MODULES`; the one list of modules is the tree), and a module is imported the
+first time it is used, through the module ``__getattr__`` of PEP 562, so ``import spikelearn``
+stays quick.
 """
 
 import importlib
+from pathlib import Path
 
 __version__ = "0.1.0"  # the one version source: pyproject.toml reads it (setuptools dynamic)
 # The distribution this package ships in (pyproject's [project] name; PyPI's `spikelearn` is an
 # unrelated project). The tutorials' Colab install cell checks it to prove it got this package.
 __distribution__ = "spikelearn-course"
 
-MODULES = (
-    "adaptive", "analysis", "claims", "conversion", "cost", "datasets", "encoding",
-    "event_datasets", "events", "export", "integer", "layers", "leak_aware", "models", "neurons",
-    "norm", "online", "plasticity", "plot", "quant", "recurrent", "surrogate", "tasks", "training",
-    "ttfs", "ttfs_mapping", "ttfs_simulation", "widgets",
-)  # fmt: skip
+LAYERS = (
+    "cells",  # one neuron: charge, fire, reset; surrogate gradients; spike codes (01-03, 12)
+    "networks",  # layers over time, the model walker, normalisation, models, training, data (04-08)
+    "observe",  # monitors, gradients, plots and widgets: looking inside any spiking network
+    "deep",  # deep SNNs beyond the basics: ANN-to-SNN conversion (11)
+    "hardware",  # quantisation, integer-only inference, operation counts, NIR export (10)
+    "timing",  # time-to-first-spike coding and its exact simulation (09)
+    "temporal",  # tasks in time, event-camera data and its datasets (12-13)
+    "learning",  # local and online learning rules: STDP, e-prop, OTTT (14)
+    "teaching",  # what the notebooks share: asserted claims, notebook helpers
+)
+
+
+def _modules():
+    """``{short name: "layer.module"}`` for every public module file in the layer folders."""
+    here = Path(__file__).parent
+    found = {}
+    for layer in LAYERS:
+        for path in sorted((here / layer).glob("[a-z]*.py")):
+            found[path.stem] = f"{layer}.{path.stem}"
+    return found
+
+
+MODULES = _modules()
 
 
 def __getattr__(name):
     if name in MODULES:
-        return importlib.import_module(f".{name}", __name__)
+        return importlib.import_module(f".{MODULES[name]}", __name__)
     raise AttributeError(f"module 'spikelearn' has no attribute {name!r}")
 
 

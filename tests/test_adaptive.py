@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from spikelearn import neurons, surrogate
-from spikelearn.adaptive import ALIF, decay, heterogeneous_beta
+from spikelearn.cells.adaptive import ALIF, decay, heterogeneous_beta
 
 
 def by_hand(xs, beta, rho, beta_a, b0, reset):
@@ -18,8 +18,10 @@ def by_hand(xs, beta, rho, beta_a, b0, reset):
         a = rho * a + o
         if reset == "subtract":
             u = beta * u + x - r * b0
-        elif reset == "zero":
+        elif reset in ("zero", "zero_before"):
             u = beta * u * (1 - r) + x
+        elif reset == "zero_after":
+            u = (beta * u + x) * (1 - r)
         else:
             u = beta * u + x
         o = 1.0 if u - (b0 + beta_a * a) > 0 else 0.0
@@ -27,7 +29,7 @@ def by_hand(xs, beta, rho, beta_a, b0, reset):
     return out
 
 
-@pytest.mark.parametrize("reset", neurons.RESETS)
+@pytest.mark.parametrize("reset", [*neurons.RESETS, "zero"])
 def test_alif_follows_its_equations(reset):
     xs = [0.7, 0.9, 0.2, 1.4, 0.0, 0.6, 2.0, 0.3, 0.8, 1.1, 0.0, 0.0, 1.7]
     # values exact in float32, so the float32-stored parameters equal the hand floats

@@ -5,9 +5,9 @@ import torch
 from torch import nn
 
 from spikelearn import analysis, surrogate, training
-from spikelearn.layers import Spiking, TimeFolded
-from spikelearn.models import spiking_mlp
-from spikelearn.neurons import LIF
+from spikelearn.cells.neurons import LIF
+from spikelearn.networks.layers import Spiking, TimeFolded
+from spikelearn.networks.models import spiking_mlp
 
 
 def _deep_mlp(depth=8, scale=1.0):

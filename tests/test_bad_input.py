@@ -22,7 +22,9 @@ from spikelearn import (  # noqa: E402
     integer,
     layers,
     leak_aware,
+    memory,
     models,
+    neuron,
     neurons,
     norm,
     online,
@@ -36,10 +38,18 @@ from spikelearn import (  # noqa: E402
     ttfs,
     ttfs_mapping,
     ttfs_simulation,
+    walk,
 )
 
 x2 = torch.rand(4, 3)
 seq = torch.rand(5, 4, 3)
+
+
+class leak_aware_seq(nn.Module):  # noqa: N801 - a neuron with only a multi_step, no one-step call
+    def multi_step(self, x_seq):
+        return x_seq, x_seq
+
+
 mlp = nn.Sequential(layers.TimeFolded(nn.Linear(3, 2)), layers.Spiking(neurons.LIF(0.9)))
 relu = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2))
 
@@ -195,20 +205,98 @@ CASES = {
         TypeError,
         "neuron must have a multi_step",
     ),
-    "unwrapped model": (
-        lambda: layers.unwrapped(nn.Linear(2, 2)),
+    "neuron state without mem last": (
+        lambda: type("Bad", (neuron.Neuron,), {"state": ("mem", "syn")}),
+        TypeError,
+        "Bad.state must end with 'mem'",
+    ),
+    "neuron charge with an inherited kernel": (
+        lambda: type("Bad", (neurons.LIF,), {"charge": lambda self, x, mem: x}),
+        TypeError,
+        "Bad writes its own charge\\(\\) but would inherit the fused kernel lif",
+    ),
+    "neuron state by an unknown name": (
+        lambda: neurons.LIF(0.9)(x2, syn=x2),
+        TypeError,
+        r"LIF has the state \(mem\), got syn",
+    ),
+    "neuron too many states": (
+        lambda: neurons.LIF(0.9)(x2, x2, x2),
+        TypeError,
+        r"LIF takes the state \(mem\), got 2 state tensors",
+    ),
+    # the neuron core (issue 19): checks every neuron gets from the base
+    "RLIF V nan": (
+        lambda: recurrent.RLIF(0.9, V=float("nan"), all_to_all=False),
+        ValueError,
+        r"V must be in \(-inf, inf\), got nan",
+    ),
+    "RLIF features": (
+        lambda: recurrent.RLIF(0.9, linear_features=5)(x2),
+        ValueError,
+        r"input_ must have 5 features in its last dimension \(linear_features\), got shape \(4, 3\)",
+    ),
+    "RLIF V per neuron": (
+        lambda: recurrent.RLIF(0.9, V=torch.ones(5), all_to_all=False)(x2),
+        ValueError,
+        r"V has shape \(5,\), which does not broadcast to input_'s shape \(4, 3\)",
+    ),
+    "RLIF even kernel": (
+        lambda: recurrent.RLIF(0.9, conv2d_channels=2, kernel_size=2),
+        ValueError,
+        "kernel_size must be odd",
+    ),
+    "RLIF conv channels": (
+        lambda: recurrent.RLIF(0.9, conv2d_channels=2, kernel_size=3).multi_step(
+            seq[:, :, :, None, None]
+        ),
+        ValueError,
+        r"x_seq\[0\] must be \[B, 2, H, W\] \(conv2d_channels\), got shape \(4, 3, 1, 1\)",
+    ),
+    "heterogeneous_beta tau_max inf": (
+        lambda: adaptive.heterogeneous_beta(5, tau_max=float("inf")),
+        ValueError,
+        r"tau_max must be in \[2, inf\), got inf",
+    ),
+    "RSynaptic no steps": (
+        lambda: recurrent.RSynaptic(0.5, 0.9, linear_features=3).multi_step(seq[:0]),
+        ValueError,
+        r"x_seq must have at least one time step",
+    ),
+    "ALIF no steps": (
+        lambda: adaptive.ALIF(0.9, 0.9).multi_step(seq[:0]),
+        ValueError,
+        r"x_seq must have at least one time step",
+    ),
+    "ALIF state shape": (
+        lambda: adaptive.ALIF(0.9, 0.9)(x2, torch.zeros(4, 2)),
+        ValueError,
+        r"spk must have the shape of input_ \(4, 3\), got \(4, 2\)",
+    ),
+    "truncated_bptt not a neuron": (
+        lambda: recurrent.truncated_bptt(nn.Linear(3, 3), seq, 2),
+        TypeError,
+        "neuron must be a spikelearn neuron, got Linear",
+    ),
+    "walk.chain model": (
+        lambda: walk.chain(nn.Linear(2, 2), (nn.Linear,), "export"),
         TypeError,
         "model must be an nn.Sequential",
     ),
-    "unwrapped layer": (
-        lambda: layers.unwrapped(nn.Sequential(nn.ReLU())),
+    "walk.chain layer": (
+        lambda: walk.chain(nn.Sequential(nn.ReLU()), (nn.ReLU,), "export"),
         TypeError,
         "model layers must be TimeFolded or Spiking, got ReLU at index 0",
     ),
-    "step_by_step model": (
-        lambda: layers.step_by_step(nn.Linear(3, 2), seq),
+    "walk.require subclass": (
+        lambda: walk.require(walk.walk(nn.Sequential(nn.Bilinear(2, 2, 2)))[0], (nn.Linear,), "x"),
         TypeError,
-        "model must be an nn.Sequential",
+        "x supports Linear; got Bilinear at '0'",
+    ),
+    "step_by_step neuron without a step": (
+        lambda: layers.step_by_step(layers.Spiking(leak_aware_seq()), seq),
+        TypeError,
+        "step_by_step runs spikelearn neurons one step at a time",
     ),
     # models
     "spiking_mlp images": (
@@ -358,17 +446,17 @@ CASES = {
     ),
     # ttfs
     "from_relu zero samples": (
-        lambda: ttfs.from_relu(relu, torch.rand(0, 3)),
+        lambda: ttfs_mapping.from_relu(relu, torch.rand(0, 3)),
         ValueError,
         "x_train must hold at least one sample",
     ),
     "from_relu float64": (
-        lambda: ttfs.from_relu(relu, x2.double()),
+        lambda: ttfs_mapping.from_relu(relu, x2.double()),
         TypeError,
         "x_train has dtype torch.float64",
     ),
     "from_relu margin": (
-        lambda: ttfs.from_relu(relu, x2, margin=0.5),
+        lambda: ttfs_mapping.from_relu(relu, x2, margin=0.5),
         ValueError,
         "margin must be in",
     ),
@@ -384,7 +472,7 @@ CASES = {
     ),
     "jitter sigma": (lambda: ttfs.jitter(x2, -1, 1.0), ValueError, "sigma must be in"),
     "simulate dt": (
-        lambda: ttfs_simulation.simulate(ttfs.from_relu(relu, x2), x2, dt=0),
+        lambda: ttfs_simulation.simulate(ttfs_mapping.from_relu(relu, x2), x2, dt=0),
         ValueError,
         "dt must be in",
     ),
@@ -437,6 +525,16 @@ CASES = {
         lambda: plot.gradient_heatmap(torch.rand(5)),
         ValueError,
         r"norms must be 2-D, got shape \(5,\)",
+    ),
+    "memory.saved_bytes not callable": (
+        lambda: memory.saved_bytes(3),
+        TypeError,
+        "fn must be callable, got int",
+    ),
+    "online.recurrent_eprop_vs_bptt negative scale": (
+        lambda: online.recurrent_eprop_vs_bptt(rec_scale=-1),
+        ValueError,
+        r"rec_scale must be in \[0, inf\), got -1",
     ),
     "plot.depth_curve 2-D": (
         lambda: plot.depth_curve(torch.rand(3, 4)),

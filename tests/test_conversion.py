@@ -4,7 +4,7 @@ import torch
 from torch import nn
 
 from spikelearn import conversion, layers
-from spikelearn.neurons import IF
+from spikelearn.cells.neurons import IF
 
 
 def mlp():

@@ -2,9 +2,9 @@ import pytest
 import torch
 from torch import nn
 
-from spikelearn import analysis, cost
-from spikelearn.layers import Spiking, TimeFolded
-from spikelearn.neurons import LIF
+from spikelearn import cost
+from spikelearn.cells.neurons import LIF
+from spikelearn.networks.layers import Spiking, TimeFolded
 
 
 def test_linear_sops_are_spikes_times_fan_out():
@@ -68,9 +68,3 @@ def test_custom_energies_are_stated_and_bad_ones_rejected():
         cost.energy_estimate(net, x, e_ac=-1)
     with pytest.raises(ValueError, match="no Linear/Conv"):
         cost.synaptic_operations(nn.Sequential(Spiking(LIF(0.9))), x)
-
-
-def test_old_analysis_names_still_work():
-    # tutorials call analysis.energy_estimate, analysis.format_cost, analysis.E_MAC_PJ / E_AC_PJ
-    for name in ("synaptic_operations", "energy_estimate", "format_cost", "E_MAC_PJ", "E_AC_PJ"):
-        assert getattr(analysis, name) is getattr(cost, name)

@@ -5,8 +5,8 @@ import pytest
 import torch
 from torch import nn
 
-from spikelearn.layers import Spiking, TimeFolded
-from spikelearn.neurons import IF, LIF
+from spikelearn.cells.neurons import IF, LIF
+from spikelearn.networks.layers import Spiking, TimeFolded
 
 nir = pytest.importorskip("nir")
 from spikelearn import export  # noqa: E402
@@ -31,7 +31,9 @@ def conv_net():
     return net
 
 
-@pytest.mark.filterwarnings("ignore::spikelearn.export.NIRPortabilityWarning")  # spikelearn only
+@pytest.mark.filterwarnings(
+    "ignore::spikelearn.hardware.export.NIRPortabilityWarning"
+)  # spikelearn only
 def test_round_trip_gives_the_same_spikes(tmp_path):
     net = conv_net()
     x = torch.rand(12, 6, 1, 8, 8)
@@ -48,12 +50,14 @@ def test_round_trip_gives_the_same_spikes(tmp_path):
         net2 = export.from_nir(g)
         with torch.no_grad():
             assert torch.equal(net2(x), spk)
-        assert net2[5].neuron.reset_mechanism == "zero"
+        assert net2[5].neuron.reset_mechanism == "zero_before"
         assert net2[1].neuron.reset_mechanism == "subtract"
         assert torch.equal(net2[5].neuron.beta, net[5].neuron.beta)
 
 
-@pytest.mark.filterwarnings("ignore::spikelearn.export.NIRPortabilityWarning")  # spikelearn only
+@pytest.mark.filterwarnings(
+    "ignore::spikelearn.hardware.export.NIRPortabilityWarning"
+)  # spikelearn only
 def test_lif_follows_nir_and_snntorch_convention():
     # snnTorch's export_nir: tau = dt / (1 - beta), r = tau / dt, v_leak = 0, dt = 1e-4
     graph = export.to_nir(nn.Sequential(TimeFolded(nn.Linear(3, 2)), Spiking(LIF(0.75, 2.0))), (3,))
@@ -68,7 +72,9 @@ def test_lif_follows_nir_and_snntorch_convention():
     assert np.allclose(if_node.nodes["1"].r * 1e-4, 1)
 
 
-@pytest.mark.filterwarnings("ignore::spikelearn.export.NIRPortabilityWarning")  # spikelearn only
+@pytest.mark.filterwarnings(
+    "ignore::spikelearn.hardware.export.NIRPortabilityWarning"
+)  # spikelearn only
 def test_graph_without_reset_metadata_uses_nir_reset_to_zero():
     w = np.eye(2)
     graph = nir.NIRGraph.from_list(
@@ -81,11 +87,13 @@ def test_graph_without_reset_metadata_uses_nir_reset_to_zero():
     )
     net = export.from_nir(graph)
     lif = net[1].neuron
-    assert lif.reset_mechanism == "zero"
+    assert lif.reset_mechanism == "zero_before"
     assert lif.beta.item() == pytest.approx(0.9) and lif.threshold.item() == 1.0
 
 
-@pytest.mark.filterwarnings("ignore::spikelearn.export.NIRPortabilityWarning")  # spikelearn only
+@pytest.mark.filterwarnings(
+    "ignore::spikelearn.hardware.export.NIRPortabilityWarning"
+)  # spikelearn only
 def test_unsupported_input_is_rejected():
     with pytest.raises(TypeError, match="MaxPool2d"):
         export.to_nir(nn.Sequential(TimeFolded(nn.MaxPool2d(2))), (1, 4, 4))

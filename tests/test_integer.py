@@ -4,9 +4,9 @@ import pytest
 import torch
 from torch import nn
 
-from spikelearn import integer, quant
-from spikelearn.layers import Spiking, TimeFolded
-from spikelearn.neurons import IF, LIF
+from spikelearn import integer
+from spikelearn.cells.neurons import IF, LIF
+from spikelearn.networks.layers import Spiking, TimeFolded
 
 
 def small_net(reset="subtract"):
@@ -44,7 +44,7 @@ def test_integer_path_spikes_equal_fake_quantised_model(reset, weight_bits, mem_
     assert spk_int.dtype == torch.int64
     assert all(b.dtype == torch.int64 for b in inet.buffers())
     assert torch.equal(spk_float.long(), spk_int)
-    lifs = [m for m in inet if isinstance(m, integer.IntegerLIF)]
+    lifs = [m for m in inet.modules() if isinstance(m, integer.IntegerLIF)]
     assert len(lifs) == 3 and all(lif.exact_in_float32 for lif in lifs)
     # every layer is active, so the comparison is not trivially between silent networks
     for layer in (qnet[1], qnet[5], qnet[7]):
@@ -64,15 +64,10 @@ def test_integer_path_rejects_unprepared_or_unsupported_models():
         integer.prepare_integer(nn.Linear(3, 3))
 
 
-def test_old_quant_names_still_work():
-    # tutorial 10 calls quant.prepare_integer, quant.to_integer, quant.integer_input, quant.IntegerLIF
-    for name in ("prepare_integer", "to_integer", "integer_input", "IntegerLIF", "IntegerSynapse"):
-        assert getattr(quant, name) is getattr(integer, name)
-
-
 def test_integer_network_folds_time_with_layers_time_folded():
     # issue 12: quant._Folded and IntegerSynapse's own re-fold duplicated layers.TimeFolded
     qnet = integer.prepare_integer(small_net())
     inet = integer.to_integer(qnet)
-    wrapped = [m for m in inet if not isinstance(m, integer.IntegerLIF)]
-    assert wrapped and all(type(m) is TimeFolded for m in wrapped)
+    folded = [m for m in inet if not isinstance(m, Spiking)]
+    assert folded and all(type(m) is TimeFolded for m in folded)
+    assert all(type(m.neuron) is integer.IntegerLIF for m in inet if isinstance(m, Spiking))

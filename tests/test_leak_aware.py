@@ -5,8 +5,8 @@ import math
 import pytest
 import torch
 
-from spikelearn import leak_aware, surrogate
-from spikelearn.neurons import LIF
+from spikelearn import leak_aware
+from spikelearn.cells.neurons import LIF
 
 
 def _lee_by_spike_times(spikes, tau_m, threshold):
@@ -55,12 +55,6 @@ def test_leak_aware_bad_parameters():
         leak_aware.LeakAwareLIF(beta=0.0)
     with pytest.raises(ValueError, match="threshold"):
         leak_aware.leak_aware_derivative(torch.zeros(3, 2), 0.9, threshold=-1)
-
-
-def test_old_surrogate_names_still_work():
-    # tutorial 06 uses surrogate.leak_aware_derivative and names surrogate.LeakAwareLIF
-    assert surrogate.LeakAwareLIF is leak_aware.LeakAwareLIF
-    assert surrogate.leak_aware_derivative is leak_aware.leak_aware_derivative
 
 
 def test_leak_aware_zero_steps_raise_a_named_error():

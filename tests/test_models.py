@@ -4,9 +4,9 @@ import pytest
 import torch
 from torch import nn
 
-from spikelearn import models, norm, surrogate
-from spikelearn.layers import Spiking
-from spikelearn.neurons import LIF
+from spikelearn import leak_aware, models, norm, surrogate
+from spikelearn.cells.neurons import LIF
+from spikelearn.networks.layers import Spiking
 
 
 def test_mlp_shapes_depth_and_norm():
@@ -91,7 +91,7 @@ def test_leak_aware_option_trains_end_to_end():
     net = models.spiking_mlp(4, num_classes=2, hidden=8, depth=2, neuron="leak_aware", beta=0.99)
     cells = [m.neuron for m in net.modules() if isinstance(m, Spiking)]
     # hidden layers use Lee et al.'s derivative; the output layer's membrane is read out by a LIF
-    assert isinstance(cells[0], surrogate.LeakAwareLIF) and isinstance(cells[-1], LIF)
+    assert isinstance(cells[0], leak_aware.LeakAwareLIF) and isinstance(cells[-1], LIF)
     with torch.no_grad():
         for m in net.modules():
             if isinstance(m, nn.Linear):

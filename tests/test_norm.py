@@ -5,7 +5,7 @@ import torch
 from torch import nn
 
 from spikelearn import norm
-from spikelearn.layers import TimeFolded
+from spikelearn.networks.layers import TimeFolded
 
 
 def test_bn_through_time_equals_batchnorm_on_time_folded_into_batch():

@@ -29,7 +29,7 @@ def _learning_signals(spk_seq, mem_seq, coef, target):
     seed=st.integers(0, 2**31 - 1),
     beta=st.floats(0.0, 1.0),
     threshold=st.floats(0.2, 2.0),
-    reset=st.sampled_from(online.RESETS),
+    reset=st.sampled_from(online.TRACE_RESETS),
     grad=st.sampled_from(SURROGATES),
     steps=st.integers(1, 30),
 )
@@ -76,7 +76,7 @@ def _step_loop_bptt(layer, x_seq, coef, target):
     return torch.stack(spikes), torch.stack(mems)
 
 
-@pytest.mark.parametrize("reset", online.RESETS)
+@pytest.mark.parametrize("reset", online.TRACE_RESETS)
 def test_online_lif_streams_the_bptt_gradient_of_one_layer(reset):
     """OnlineLIF, one backward per step on that step's loss, accumulates exactly BPTT's weight
     and bias gradients (one layer, detached reset, loss summed over steps), and its forward pass
@@ -201,7 +201,7 @@ def test_bad_input_raises_named_errors():
         online.OnlineLIF(3, 2, spike_grad=snntorch.surrogate.atan())
     with pytest.raises(ValueError, match="x must have 3 features"):
         online.OnlineLIF(3, 2)(torch.zeros(4, 5))
-    with pytest.raises(TypeError, match="lif must be a spikelearn.neurons.LIF"):
+    with pytest.raises(TypeError, match="lif must be a spikelearn.neurons.LIF or IF"):
         online.eprop_gradient(
             nn.Linear(2, 2), torch.zeros(2, 1, 2), torch.zeros(2, 1, 2), torch.zeros(2, 1, 2)
         )
@@ -214,3 +214,13 @@ def test_bad_input_raises_named_errors():
         TypeError, match="layers must be an nn.Sequential or nn.ModuleList of OnlineLIF"
     ):
         online.train_online(nn.Sequential(nn.Linear(2, 2)), torch.zeros(2, 1, 2), None, None, None)
+
+
+def test_recurrent_eprop_vs_bptt_is_exact_without_recurrence_and_approximate_with_it():
+    cosine = torch.nn.functional.cosine_similarity
+    exact = online.recurrent_eprop_vs_bptt(seed=3, rec_scale=0.0, steps=30)
+    assert torch.allclose(exact["eprop"], exact["bptt"], rtol=1e-4, atol=1e-4)
+    approx = online.recurrent_eprop_vs_bptt(seed=3, rec_scale=1.0, steps=30)
+    assert not torch.allclose(approx["eprop"], approx["bptt"], rtol=1e-3, atol=1e-3)
+    assert 0 < float(cosine(approx["eprop"].flatten(), approx["bptt"].flatten(), dim=0)) < 1
+    assert 0 < approx["rate"] < 1

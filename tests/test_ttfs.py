@@ -7,7 +7,7 @@ import pytest
 import torch
 from torch import nn
 
-from spikelearn import quant, ttfs, ttfs_simulation
+from spikelearn import quant, ttfs, ttfs_mapping, ttfs_simulation
 
 
 @pytest.fixture(autouse=True)
@@ -56,10 +56,10 @@ def _conv():
 
 
 def _check_exact(model, x_train, x):
-    net = ttfs.from_relu(model, x_train)
+    net = ttfs_mapping.from_relu(model, x_train)
     with torch.no_grad():
         logits, times = net.run(x)
-        ref, out = ttfs.relu_outputs(model, x)
+        ref, out = ttfs_mapping.relu_outputs(model, x)
     acts = net.activations(times)
     assert torch.equal(acts[0], x) or (acts[0] - x).abs().max() <= 1e-6
     assert len(acts) == len(ref) + 1
@@ -90,12 +90,12 @@ def test_conv_network_with_maxpool_and_batchnorm_equals_relu_network(seed):
 def test_windows_follow_the_training_set():
     torch.manual_seed(0)
     model, x_train = _mlp((20, 32, 16, 10)), torch.rand(300, 20)
-    net = ttfs.from_relu(model, x_train, margin=1.5)
+    net = ttfs_mapping.from_relu(model, x_train, margin=1.5)
     windows = net.windows
     assert windows[0] == (0.0, 1.0)
     for (_, t_max), (t_min, _) in zip(windows[:-1], windows[1:], strict=True):
         assert t_min == t_max  # t_min(n) = t_max(n-1)
-    peaks = [a.max().item() for a in ttfs.relu_outputs(model, x_train)[0]]
+    peaks = [a.max().item() for a in ttfs_mapping.relu_outputs(model, x_train)[0]]
     for (t_min, t_max), peak in zip(windows[1:], peaks, strict=True):
         assert t_max - t_min == pytest.approx(1.5 * peak, rel=1e-5)
 
@@ -106,7 +106,7 @@ def test_one_neuron_follows_the_spike_time_equation():
     lin.weight.data = torch.tensor([[0.5, 0.25], [-1.0, 0.5], [3.0, 3.0]])
     lin.bias.data = torch.tensor([0.1, -0.2, 0.0])
     model = nn.Sequential(lin, nn.ReLU(), nn.Linear(3, 1))
-    net = ttfs.from_relu(model, torch.tensor([[0.5, 0.5]]))  # peaks 0.475, 0, 3 -> B = 4.5
+    net = ttfs_mapping.from_relu(model, torch.tensor([[0.5, 0.5]]))  # peaks 0.475, 0, 3 -> B = 4.5
     (t0, t1), (t_min, t_max) = net.windows
     x = torch.tensor([[0.8, 0.4]])
     _, times = net.run(x)
@@ -124,7 +124,7 @@ def test_one_neuron_follows_the_spike_time_equation():
 def test_event_driven_and_discrete_time_simulators_agree_as_dt_shrinks():
     torch.manual_seed(3)
     model = _mlp((12, 16, 8, 4)).double()
-    net = ttfs.from_relu(model, torch.rand(200, 12, dtype=torch.float64))
+    net = ttfs_mapping.from_relu(model, torch.rand(200, 12, dtype=torch.float64))
     x = torch.rand(16, 12, dtype=torch.float64)
     logits, times = net.run(x)
     errors = []
@@ -139,7 +139,7 @@ def test_event_driven_and_discrete_time_simulators_agree_as_dt_shrinks():
 def test_discrete_time_conv_network_matches_the_event_driven_one():
     torch.manual_seed(4)
     model = _conv().double()
-    net = ttfs.from_relu(model, torch.rand(100, 1, 8, 8, dtype=torch.float64))
+    net = ttfs_mapping.from_relu(model, torch.rand(100, 1, 8, 8, dtype=torch.float64))
     x = torch.rand(2, 1, 8, 8, dtype=torch.float64)
     logits, times = net.run(x)
     d_logits, d_times, _ = ttfs_simulation.simulate(net, x, 0.002)
@@ -150,7 +150,7 @@ def test_discrete_time_conv_network_matches_the_event_driven_one():
 def test_membrane_has_slope_one_after_t_min_and_fires_at_threshold():
     torch.manual_seed(5)
     model = _mlp((10, 6, 3), bn=False).double()
-    net = ttfs.from_relu(model, torch.rand(100, 10, dtype=torch.float64))
+    net = ttfs_mapping.from_relu(model, torch.rand(100, 10, dtype=torch.float64))
     dt = 0.001
     _, times, traces = ttfs_simulation.simulate(
         net, torch.rand(1, 10, dtype=torch.float64), dt, record=True
@@ -174,9 +174,9 @@ def test_membrane_has_slope_one_after_t_min_and_fires_at_threshold():
 def test_spikes_per_neuron_is_the_fraction_of_nonzero_activations():
     torch.manual_seed(6)
     model, x = _mlp((20, 40, 30, 10)), torch.rand(64, 20)
-    net = ttfs.from_relu(model, torch.rand(256, 20))
+    net = ttfs_mapping.from_relu(model, torch.rand(256, 20))
     _, times = net.run(x)
-    acts = ttfs.relu_outputs(model, x)[0]
+    acts = ttfs_mapping.relu_outputs(model, x)[0]
     expected = sum(int((a > 0).sum()) for a in acts) / sum(a.numel() for a in acts)
     assert ttfs.spikes_per_neuron(net, times) == pytest.approx(expected)
     assert 0 < expected < 1
@@ -188,7 +188,7 @@ def test_training_the_snn_follows_the_ann_trajectory(optimizer):
     ann = _mlp((20, 32, 16, 4), bn=False)
     init = copy.deepcopy(ann)
     x, y = torch.rand(256, 20), torch.randint(0, 4, (256,))
-    snn = ttfs.from_relu(ann, x)
+    snn = ttfs_mapping.from_relu(ann, x)
 
     def make(params):
         if optimizer == "sgd":
@@ -218,7 +218,9 @@ def test_training_the_snn_follows_the_ann_trajectory(optimizer):
 def test_fit_windows_grows_windows_so_nothing_saturates():
     torch.manual_seed(10)
     model = _mlp((10, 16, 8, 3), bn=False)
-    net = ttfs.from_relu(model, torch.rand(50, 10) * 0.1)  # fitted on weak inputs: narrow windows
+    net = ttfs_mapping.from_relu(
+        model, torch.rand(50, 10) * 0.1
+    )  # fitted on weak inputs: narrow windows
     x = torch.rand(64, 10)
     before = [b - a for a, b in net.windows]
     net.fit_windows(x, grow_only=True)
@@ -227,7 +229,7 @@ def test_fit_windows_grows_windows_so_nothing_saturates():
     _, times = net.run(x)
     for (t_min, _), t in zip(net.windows[1:], times[1:], strict=True):
         assert (t > t_min).all()  # no neuron pushed to the start of its window
-    relus, out = ttfs.relu_outputs(model, x)
+    relus, out = ttfs_mapping.relu_outputs(model, x)
     assert (net(x) - out).abs().max() <= 1e-5
     net.fit_windows(torch.rand(5, 10) * 0.01, grow_only=True)
     assert [b - a for a, b in net.windows] == after  # grow_only never shrinks
@@ -248,7 +250,7 @@ def test_time_quantiser_has_exactly_2_to_the_k_levels_in_the_window(bits):
 def test_hardware_options_change_the_forward_pass_as_defined():
     torch.manual_seed(8)
     model = _mlp((20, 16, 10), bn=False)
-    net = ttfs.from_relu(model, torch.rand(100, 20))
+    net = ttfs_mapping.from_relu(model, torch.rand(100, 20))
     x = torch.rand(32, 20)
     _, times = net.run(x, time_bits=3)
     for (t_min, t_max), t in zip(net.windows, times, strict=True):
@@ -276,7 +278,7 @@ def test_jitter_is_reproducible_with_a_seed():
     assert a[2] == 1.0 and (a <= 1.0).all()  # no spike stays no spike; late spikes are lost
     assert torch.equal(ttfs.jitter(t, 0.0, 1.0), t)
     torch.manual_seed(9)
-    net = ttfs.from_relu(_mlp((10, 8, 3), bn=False), torch.rand(50, 10))
+    net = ttfs_mapping.from_relu(_mlp((10, 8, 3), bn=False), torch.rand(50, 10))
     x = torch.rand(4, 10)
     out1 = net(x, sigma=0.1, generator=torch.Generator().manual_seed(3))
     out2 = net(x, sigma=0.1, generator=torch.Generator().manual_seed(3))
@@ -298,12 +300,12 @@ def test_bad_inputs_and_windows_raise_clear_errors():
         ttfs.encode(torch.tensor([float("nan")]))
     model = _mlp((4, 3, 2), bn=False)
     with pytest.raises(ValueError, match=r"x_train must be in \[0, 1\]"):
-        ttfs.from_relu(model, -torch.rand(5, 4))
+        ttfs_mapping.from_relu(model, -torch.rand(5, 4))
     with pytest.raises(ValueError, match="input_window must have finite t_min < t_max"):
-        ttfs.from_relu(model, torch.rand(5, 4), input_window=(1.0, 1.0))
+        ttfs_mapping.from_relu(model, torch.rand(5, 4), input_window=(1.0, 1.0))
     with pytest.raises(ValueError, match=r"margin must be in \[1, inf\), got 0.5"):
-        ttfs.from_relu(model, torch.rand(5, 4), margin=0.5)
-    net = ttfs.from_relu(model, torch.rand(5, 4))
+        ttfs_mapping.from_relu(model, torch.rand(5, 4), margin=0.5)
+    net = ttfs_mapping.from_relu(model, torch.rand(5, 4))
     with pytest.raises(ValueError, match=r"x must be in \[0, 1\]"):
         net(torch.full((1, 4), 2.0))
     with pytest.raises(ValueError, match="widths must have 2 entries"):
@@ -336,9 +338,9 @@ def test_bad_inputs_and_windows_raise_clear_errors():
 def test_unsupported_models_are_rejected(layers, error, match):
     x = torch.rand(5, 1, 4, 4) if isinstance(layers[0], nn.Conv2d) else torch.rand(5, 4)
     with pytest.raises(error, match=match):
-        ttfs.from_relu(nn.Sequential(*layers), x)
+        ttfs_mapping.from_relu(nn.Sequential(*layers), x)
     with pytest.raises(TypeError, match="model must be an nn.Sequential, got Linear"):
-        ttfs.from_relu(nn.Linear(4, 2), torch.rand(5, 4))
+        ttfs_mapping.from_relu(nn.Linear(4, 2), torch.rand(5, 4))
 
 
 def _mixed_scale_relu():
@@ -354,10 +356,10 @@ def test_windows_float32_cannot_resolve_warn_and_float64_on_request_is_exact():
     # issue 12: mixed-scale layers stack the windows; float32 lost the exact ReLU mapping silently
     model, x = _mixed_scale_relu(), torch.rand(64, 4)
     with pytest.warns(ttfs.TTFSPrecisionWarning, match="float64"):
-        ttfs.from_relu(model, x)
+        ttfs_mapping.from_relu(model, x)
     with warnings.catch_warnings():
         warnings.simplefilter("error", ttfs.TTFSPrecisionWarning)
-        net64 = ttfs.from_relu(model, x, dtype=torch.float64)
+        net64 = ttfs_mapping.from_relu(model, x, dtype=torch.float64)
     assert net64.edges.dtype == torch.float64
     ref = model.double()(x.double())
     torch.testing.assert_close(net64(x.double()), ref, rtol=1e-9, atol=1e-9)
@@ -369,7 +371,7 @@ def test_saturated_test_activations_are_counted():
     with torch.no_grad():
         model[0].weight.abs_()  # brighter inputs drive every hidden neuron harder
     x_train = torch.rand(32, 4) * 0.1
-    net = ttfs.from_relu(model, x_train)
+    net = ttfs_mapping.from_relu(model, x_train)
     net(x_train)
     assert net.saturated == [0]  # the windows hold every training value (margin 1.5)
     relu = torch.relu(model[0](torch.ones(8, 4)))
@@ -383,17 +385,12 @@ def test_from_relu_rejects_zero_samples_and_mismatched_dtypes():
     with pytest.raises(
         ValueError, match=r"x_train must hold at least one sample, got shape \(0, 4\)"
     ):
-        ttfs.from_relu(model, torch.rand(0, 4))
+        ttfs_mapping.from_relu(model, torch.rand(0, 4))
     with pytest.raises(
         TypeError,
         match="x_train has dtype torch.float64 but Sequential's parameters are torch.float32",
     ):
-        ttfs.from_relu(model, torch.rand(8, 4, dtype=torch.float64))
-    net = ttfs.from_relu(model, torch.rand(8, 4))
+        ttfs_mapping.from_relu(model, torch.rand(8, 4, dtype=torch.float64))
+    net = ttfs_mapping.from_relu(model, torch.rand(8, 4))
     with pytest.raises(TypeError, match="x has dtype torch.float64"):
         net(torch.rand(8, 4, dtype=torch.float64))
-
-
-def test_old_simulate_name_still_works():
-    # tutorial 09 calls ttfs.simulate
-    assert ttfs.simulate is ttfs_simulation.simulate

@@ -11,7 +11,7 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 
 from spikelearn import encoding, widgets  # noqa: E402
-from spikelearn.neurons import LIF  # noqa: E402
+from spikelearn.cells.neurons import LIF  # noqa: E402
 
 
 def test_lif_explorer_is_a_widget_and_simulates_the_library_lif():

@@ -1,0 +1,2 @@
+"""Towards hardware: quantisation, integer-only inference, operation and energy counts,
+NIR export. Tutorial 10."""

@@ -1,0 +1,1 @@
+"""Local and online learning rules: STDP, e-prop eligibility traces, OTTT. Tutorial 14."""

@@ -1,0 +1,1 @@
+"""Looking inside a spiking network: activity and gradient monitors, plots and widgets."""

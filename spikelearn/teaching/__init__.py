@@ -1,0 +1,1 @@
+"""What the tutorials share: asserted claims and the helpers notebooks import."""
