@@ -118,11 +118,11 @@ def probe(url, timeout):
         try:
             with urllib.request.urlopen(url, timeout=timeout) as response:
                 response.read(1024)
-                result["ok"] = response.status == 200
-                seconds = time.monotonic() - start
-                result["detail"] = f"{seconds:.1f} s" if result["ok"] else f"HTTP {response.status}"
+                ok, seconds = response.status == 200, time.monotonic() - start
+                detail = f"{seconds:.1f} s" if ok else f"HTTP {response.status}"
         except Exception as error:  # any failure means: do not use this index
-            result["ok"], result["detail"] = False, f"{type(error).__name__}: {error}"
+            ok, detail = False, f"{type(error).__name__}: {error}"
+        result.update(ok=ok, detail=detail)  # both at once: the caller may be reading
 
     thread = threading.Thread(target=fetch, daemon=True)
     thread.start()
