@@ -2,6 +2,7 @@
 #   make lab   - create .venv if missing, install, open the tutorials in JupyterLab
 #   make test  - create .venv if missing, install, then lint, unit tests, notebooks (nbval), docs
 #   make robustness - the tutorials' claims under other seeds, threads and CPUs (CI runs a subset)
+#   make student    - the student edition (solutions removed) in student/; make grade SUBMISSIONS=dir
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -12,7 +13,7 @@ STAMP  := $(VENV)/.installed
 TORCH_INDEX ?=
 export TORCH_INDEX
 
-.PHONY: lab test install lint unit notebooks robustness docs bench format execute clean browser sdist-test
+.PHONY: lab test install lint unit notebooks robustness docs bench format execute clean browser student grade sdist-test
 
 # .ci/setup_env.py also rebuilds a .venv made by a too old Python or left half-installed
 $(STAMP): pyproject.toml constraints.txt .ci/setup_env.py $(BIN)/python
@@ -68,6 +69,19 @@ sdist-test: $(STAMP)
 browser: $(STAMP)
 	$(BIN)/python -m pytest tests/test_widgets_browser.py -v
 
+# A course: the student edition is every tutorial without its cells tagged `solution` (nbconvert's
+# TagRemovePreprocessor; docs/course.md). Grade handed-in notebooks, SUBMISSIONS/<student>/NN_x.ipynb,
+# by running them here (no Docker, no server): a table on screen and one CSV row per student.
+STUDENT     ?= student
+SUBMISSIONS ?= submissions
+GRADES      ?= grades.csv
+student: $(STAMP)
+	rm -rf $(STUDENT)
+	$(BIN)/python -m spikelearn.teaching.course student tutorials/[0-9][0-9]_*.ipynb --out $(STUDENT)
+
+grade: $(STAMP)
+	$(BIN)/python -m spikelearn.teaching.course grade $(SUBMISSIONS) --reference tutorials --csv $(GRADES)
+
 bench: $(STAMP)
 	$(BIN)/python -c 'import spikingjelly' 2>/dev/null || $(BIN)/python -m pip install -q --no-deps spikingjelly loguru
 	for f in benchmarks/bench_*.py; do $(BIN)/python $$f || exit 1; done
@@ -80,4 +94,4 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix spikelearn tests benchmarks tutorials docs .ci
 
 clean:
-	rm -rf docs/_build .pytest_cache
+	rm -rf docs/_build .pytest_cache $(STUDENT)
