@@ -136,6 +136,7 @@ REPOSITORY_TESTS = {
     "test_docs_browser.py",
     "test_tidy_notebooks.py",
     "test_setup_env.py",
+    "test_course.py",
 }
 
 
