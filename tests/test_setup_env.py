@@ -12,12 +12,15 @@ import importlib.util
 import io
 import json
 import os
+import shlex
 import shutil
 import socket
 import subprocess
 import sys
 import threading
 import time
+import urllib.request
+import uuid
 import zipfile
 from glob import glob
 from pathlib import Path
@@ -265,3 +268,77 @@ def test_make_sets_up_again_when_the_venvs_python_is_gone(tmp_path):
     python.unlink()
     python.symlink_to(tmp_path / "removed-python")
     assert "setup_env.py --venv .venv" in planned()
+
+
+def _readme_block(heading, lang):
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split(heading, 1)[1].split("\n##", 1)[0]
+    return section.split(f"```{lang}\n", 1)[1].split("```", 1)[0]
+
+
+def test_the_readme_pip_line_is_the_set_ups_own_and_resolves(tmp_path):
+    """The README's Linux command without make installs what make installs (a dry run here)."""
+    block = _readme_block("### Set-up on macOS, Windows, or without make", "bash")
+    (pip_line,) = [line for line in block.splitlines() if " pip install " in line]
+    command = shlex.split(pip_line)
+    assert command == setup.pip_install_command(".venv/bin/python", setup.CPU_INDEX)
+    windows = _readme_block("### Set-up on macOS, Windows, or without make", "bat")
+    assert '.venv\\Scripts\\python -m pip install -c constraints.txt -e ".[dev]"' in windows
+
+    # this environment was installed by the same command: nothing may be missing from it
+    report = tmp_path / "report.json"
+    dry = [sys.executable, *command[1:], "--dry-run", "--no-index", "--no-build-isolation"]
+    run = subprocess.run(
+        dry + ["--report", str(report)], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+    planned = [i["metadata"]["name"] for i in json.loads(report.read_text())["install"]]
+    assert planned == ["spikelearn-course"], planned
+
+
+def test_the_readme_jupyter_line_serves_the_tutorials(tmp_path):
+    block = _readme_block("### Set-up on macOS, Windows, or without make", "bash")
+    (lab_line,) = [line for line in block.splitlines() if "jupyter lab" in line]
+    assert shlex.split(lab_line) == [".venv/bin/jupyter", "lab", "tutorials/"]
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    token = uuid.uuid4().hex
+    cmd = [str(Path(sys.executable).parent / "jupyter"), "lab", "tutorials/", "--no-browser"]
+    cmd += ["--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}", "--ServerApp.port_retries=0"]
+    cmd += [f"--IdentityProvider.token={token}"]
+    if hasattr(os, "getuid") and os.getuid() == 0:
+        cmd.append("--allow-root")
+    env = dict(os.environ, JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"))
+    env["JUPYTERLAB_WORKSPACES_DIR"] = str(tmp_path / "workspaces")
+    log = open(tmp_path / "lab.log", "w")
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/api/contents?token={token}"  # tutorials/ is the root
+    try:
+        for _ in range(120):
+            assert proc.poll() is None, (tmp_path / "lab.log").read_text()[-2000:]
+            try:
+                with urllib.request.urlopen(url, timeout=1) as response:
+                    listing = json.load(response)
+                break
+            except OSError:
+                time.sleep(0.5)
+        else:
+            pytest.fail("JupyterLab did not answer within 60 s")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+        log.close()
+    names = {item["name"] for item in listing["content"]}
+    assert {p.name for p in ROOT.glob("tutorials/[0-9][0-9]_*.ipynb")} <= names
+
+
+def test_the_readme_library_line_takes_the_same_torch():
+    readme = (ROOT / "README.md").read_text()
+    (line,) = [x for x in readme.splitlines() if "pip install" in x and "git+" in x]
+    words = shlex.split(line.strip("`."))
+    pin = next(
+        x for x in (ROOT / "constraints.txt").read_text().splitlines() if x.startswith("torch")
+    )
+    assert pin in words
+    assert words[words.index("--extra-index-url") + 1] == setup.CPU_INDEX

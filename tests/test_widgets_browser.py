@@ -1,11 +1,12 @@
 """The explorers in a real browser: JupyterLab + Chromium, a slider dragged with the mouse.
 
 The test starts JupyterLab on a free loopback port (127.0.0.1 only, a random token) in a temporary
-folder, with the settings ``make lab`` passes (``.ci/lab_settings``), opens a notebook that creates each explorer in a fresh kernel, and drives Debian's
-Chromium with Playwright (``executable_path``: Playwright downloads no browser). For each explorer
-it checks the figure is an image (not ``<Figure size ...>`` text), every slider track is wide
-enough to drag in a 1024 px window, and dragging one slider changes both the image in the page
-and the result in the kernel (which the notebook writes to a JSON file on every change).
+folder, with the settings ``make lab`` passes (``.ci/lab_settings``), opens a notebook that
+creates each explorer in a fresh kernel, and drives Debian's Chromium with Playwright
+(``executable_path``: Playwright downloads no browser). For each explorer it checks the figure is
+an image (not ``<Figure size ...>`` text), every slider track is wide enough to drag in a 1024 px
+window, and dragging one slider changes both the image in the page and the result in the kernel
+(which the notebook writes to a JSON file on every change). No news or update pop-up shows.
 
 Needs ``playwright`` (in ``[dev]``) and Chromium (``apt-get install chromium``, or set
 ``SPIKELEARN_CHROMIUM`` to its path); without either it skips and says which is missing.
