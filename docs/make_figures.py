@@ -1,8 +1,9 @@
 """Draw the tutorials' diagrams with matplotlib: ``python docs/make_figures.py [OUT_DIR]``.
 
-Writes one PNG per diagram into ``OUT_DIR`` (default ``tutorials/figures``), where the notebooks
-show them with relative links such as ``![...](figures/rc_circuit.png)``; ``docs/conf.py``
-copies the folder next to the tutorials for the Sphinx build. No network, no data, no torch:
+Writes one PNG per diagram into ``OUT_DIR`` (default ``tutorials/figures``); then
+``.ci/tidy_notebooks.py`` embeds each in the notebooks that show it (written there as
+``![...](figures/rc_circuit.png)``), so a notebook opened alone still has its diagrams. No
+network, no data, no torch:
 every number drawn is computed here with numpy from the equations the library implements
 (``spikelearn.neurons``, ``norm``, ``ttfs``, ``conversion``; see ``docs/methods.md``).
 

@@ -102,6 +102,37 @@ def test_leak_aware_option_trains_end_to_end():
     assert net[1].module.weight.grad is not None and bool(net[1].module.weight.grad.abs().sum() > 0)
 
 
+def test_vgg_layout_and_hidden_layers():
+    net = models.spiking_vgg(
+        in_channels=3, image_size=8, layout=((4, 4), (8,)), hidden=(16, 12), return_mem=True
+    )
+    convs = _convs(net)
+    assert [c.out_channels for c in convs] == [4, 4, 8]
+    assert sum(isinstance(m, nn.AvgPool2d) for m in net.modules()) == 2
+    linears = [m for m in net.modules() if isinstance(m, nn.Linear)]
+    assert [(m.in_features, m.out_features) for m in linears] == [
+        (8 * 2 * 2, 16),
+        (16, 12),
+        (12, 10),
+    ]
+    assert sum(isinstance(m, norm.TdBatchNorm) for m in net.modules()) == 5  # 3 convs, 2 linears
+    spk, mem = net(torch.rand(2, 3, 3, 8, 8))
+    assert spk.shape == mem.shape == (2, 3, 10)
+
+
+def test_resnet19_layout_has_the_hidden_linear_layer():
+    net = models.spiking_resnet(in_channels=3, width=4, blocks=(3, 3, 2), hidden=256)
+    blocks = [m for m in net.modules() if isinstance(m, models.SpikingBasicBlock)]
+    linears = [m for m in net.modules() if isinstance(m, nn.Linear)]
+    assert len(blocks) == 8 and [(m.in_features, m.out_features) for m in linears] == [
+        (16, 256),
+        (256, 10),
+    ]
+    convs3 = [c for c in _convs(net) if c.kernel_size == (3, 3)]
+    assert len(convs3) + len(linears) == 19  # ResNet-19: 17 3x3 convolutions and 2 linear layers
+    assert net(torch.rand(2, 2, 3, 8, 8)).shape == (2, 2, 10)
+
+
 def test_bad_input():
     with pytest.raises(ValueError, match="norm"):
         models.spiking_mlp(4, norm="layer")
@@ -218,3 +249,7 @@ def test_spiking_resnet_builds_sew_blocks():
         ValueError, match="connection must be one of 'add', 'and', 'iand', got 'or'"
     ):
         models.SEWBlock(4, 4, connection="or")
+    with pytest.raises(ValueError, match="hidden"):
+        models.spiking_resnet(width=4, blocks=(1,), hidden=(8, 0))
+    with pytest.raises(TypeError, match="layout"):
+        models.spiking_vgg(layout=((4, 4.5),))

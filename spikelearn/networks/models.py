@@ -155,6 +155,23 @@ def _conv(cin, cout, kernel, stride, norm):
     return nn.Conv2d(cin, cout, kernel, stride, padding=kernel // 2, bias=norm == "none")
 
 
+def _widths(name, value):
+    """``value`` (an int, or a tuple/list of ints, each >= 1) as a tuple of ints."""
+    values = value if isinstance(value, tuple | list) else (value,)
+    return tuple(check_int(name, v, low=1) for v in values)
+
+
+def _head(features, hidden, num_classes, norm, make, return_mem):
+    """``Linear -> normalisation -> Spiking`` per width in ``hidden``, then the spiking output."""
+    layers = []
+    for width in _widths("hidden", hidden):
+        linear = nn.Linear(features, width, bias=norm == "none")
+        layers += _with_norm(linear, norm, width, make.threshold)
+        layers.append(make())
+        features = width
+    return layers + [TimeFolded(nn.Linear(features, num_classes)), make(return_mem, output=True)]
+
+
 def spiking_vgg(
     in_channels=1,
     num_classes=10,
@@ -165,6 +182,8 @@ def spiking_vgg(
     norm="tdbn",
     neuron="lif",
     return_mem=False,
+    layout=None,
+    hidden=(),
     **neuron_options,
 ):
     """A VGG-style SNN: ``depth`` 3x3 convolutions, 2x2 average pooling after every ``pool_every``
@@ -172,6 +191,13 @@ def spiking_vgg(
 
     Each convolution is ``Conv -> normalisation -> Spiking``. Other args as :func:`spiking_mlp`;
     ``image_size`` is the input height = width.
+
+    Args:
+        layout: the convolutions' widths per stage, with 2x2 average pooling after each stage;
+            overrides ``width``, ``depth`` and ``pool_every``. Lee et al. 2020's VGG-9 is
+            ``((64, 64), (128, 128), (256, 256, 256))`` with ``hidden=1024``.
+        hidden: widths of spiking linear layers (``Linear -> normalisation -> Spiking``) before
+            the output layer, an int or a tuple (default none).
     """
     check_int("in_channels", in_channels, low=1)
     check_int("width", width, low=1)
@@ -182,15 +208,28 @@ def spiking_vgg(
     make = NeuronLayers.of(neuron, neuron_options)
     threshold = make.threshold
     layers, cin, size = [], in_channels, image_size
-    for i in range(depth):
-        layers += _with_norm(_conv(cin, width, 3, 1, norm), norm, width, threshold)
-        layers.append(make())
-        cin = width
-        if (i + 1) % pool_every == 0 and size >= 2:
-            layers.append(TimeFolded(nn.AvgPool2d(2)))
-            size, width = size // 2, width * 2
-    layers += [TimeFolded(nn.Flatten()), TimeFolded(nn.Linear(cin * size * size, num_classes))]
-    return nn.Sequential(*layers, make(return_mem, output=True))
+
+    def conv(cout):
+        return [*_with_norm(_conv(cin, cout, 3, 1, norm), norm, cout, threshold), make()]
+
+    if layout is None:
+        for i in range(depth):
+            layers += conv(width)
+            cin = width
+            if (i + 1) % pool_every == 0 and size >= 2:
+                layers.append(TimeFolded(nn.AvgPool2d(2)))
+                size, width = size // 2, width * 2
+    else:
+        for stage in layout:
+            for cout in _widths("layout", stage):
+                layers += conv(cout)
+                cin = cout
+            if size >= 2:
+                layers.append(TimeFolded(nn.AvgPool2d(2)))
+                size //= 2
+    layers.append(TimeFolded(nn.Flatten()))
+    head = _head(cin * size * size, hidden, num_classes, norm, make, return_mem)
+    return nn.Sequential(*layers, *head)
 
 
 class SpikingBasicBlock(nn.Module):
@@ -319,6 +358,7 @@ def spiking_resnet(
     return_mem=False,
     block="basic",
     connection="add",
+    hidden=(),
     **neuron_options,
 ):
     """A ResNet-style SNN (CIFAR layout, He et al. 2016) with tdBN's or SEW's residual blocks.
@@ -328,7 +368,7 @@ def spiking_resnet(
     ``2·width``, ``4·width``...; every stage after the first halves the resolution), global
     average pooling and a linear spiking output layer. ``depth = 6n + 2`` gives three stages of
     ``n`` blocks (ResNet-20: ``n = 3``); ``blocks=(3, 3, 2)`` sets the blocks per stage directly
-    (then ``depth`` is ignored): with ``width=128`` that is tdBN's ResNet-19 layout.
+    (then ``depth`` is ignored): with ``width=128`` and ``hidden=256`` that is tdBN's ResNet-19.
 
     Args:
         in_channels, num_classes: image channels and classes.
@@ -340,6 +380,8 @@ def spiking_resnet(
         block: ``"basic"`` (tdBN's block, the neuron after the sum) or ``"sew"`` (SEW-ResNet).
         connection: SEW's element-wise connection, ``"add"``, ``"and"`` or ``"iand"`` (used with
             ``block="sew"`` only).
+        hidden: widths of spiking linear layers before the output layer, as
+            :func:`spiking_vgg` (tdBN's ResNet-19 has one of 256).
     """
     check_int("in_channels", in_channels, low=1)
     check_int("width", width, low=1)
@@ -366,13 +408,8 @@ def spiking_resnet(
             else:
                 layers.append(SpikingBasicBlock(cin, cout, stride, norm, make))
             cin = cout
-    layers += [
-        TimeFolded(nn.AdaptiveAvgPool2d(1)),
-        TimeFolded(nn.Flatten()),
-        TimeFolded(nn.Linear(cin, num_classes)),
-        make(return_mem, output=True),
-    ]
-    return nn.Sequential(*layers)
+    layers += [TimeFolded(nn.AdaptiveAvgPool2d(1)), TimeFolded(nn.Flatten())]
+    return nn.Sequential(*layers, *_head(cin, hidden, num_classes, norm, make, return_mem))
 
 
 __all__ = [
