@@ -27,7 +27,10 @@ does not see, so it is refused (use ``model.eval()``, ``norm.fold_batchnorm`` or
 after a neuron, a neuron's own spikes) is stored as bits, 8 to a byte, and unpacked in the
 backward pass: 32 times smaller than float32, and exact because 0 and 1 come back as they went.
 :class:`one_bit_spikes` does it for everything saved inside its ``with`` block
-(``torch.autograd.graph.saved_tensors_hooks``); membranes and currents stay as they are.
+(``torch.autograd.graph.saved_tensors_hooks``); membranes and currents stay as they are. It
+shrinks the kept graph, not necessarily the process: on a CPU the peak memory is set by what else
+is alive (membranes, currents, gradients, the unpacked copies in backward) and measured no lower
+(``benchmarks/README.md``, ``bench_memory_wall.py``); checkpointing lowers both.
 """
 
 import contextlib
