@@ -138,7 +138,7 @@ def load(name, root, time_steps, dataset="native", download=False, image_size=No
     """
     check_choice("name", name, tuple(DATASETS))
     check_choice("dataset", dataset, ("native", "digits"))
-    check_int("time_steps", time_steps, low=1)
+    check_int("time_steps", time_steps, low=0)  # 0: an image recipe (no frames)
     kind, classes, _, _ = DATASETS[name]
     if dataset == "digits":
         if kind != "image":
