@@ -7,12 +7,14 @@ formula. Each page is opened from ``file://`` in Debian's Chromium (Playwright w
 ``executable_path``, as in ``test_widgets_browser.py``) in an offline context that also aborts
 any request that is not for a local file, and must show every formula typeset (an ``mjx-container``
 with a width) and no raw ``\\(``...``\\)`` TeX, having asked the network for no script, style
-sheet or font (only images may be remote: the tutorials' Colab and Binder badges).
+sheet or font (only images may be remote: the tutorials' Colab and Binder badges). Every page
+that embeds a diagram as a data URI (the tutorials, ``.ci/tidy_notebooks.py``) shows it.
 
 Needs ``playwright`` and Chromium (``apt-get install chromium`` or ``SPIKELEARN_CHROMIUM``);
 without either it skips and says which is missing.
 """
 
+import base64
 import os
 import re
 import shutil
@@ -60,7 +62,9 @@ def _site(tmp_path_factory):
     if given:
         return Path(given).resolve()
     src, out = tmp_path_factory.mktemp("src"), tmp_path_factory.mktemp("html")
-    (src / "index.md").write_text(PAGE)
+    png = (ROOT / "tutorials" / "figures" / "rc_circuit.png").read_bytes()  # as tidy embeds it
+    figure = f"\n![A diagram](data:image/png;base64,{base64.b64encode(png).decode()})\n"
+    (src / "index.md").write_text(PAGE + figure)
     cmd = [sys.executable, "-m", "sphinx", "-q", "-W", "-b", "html", "-c", str(ROOT / "docs")]
     run = subprocess.run([*cmd, str(src), str(out)], capture_output=True, text=True)
     assert run.returncode == 0, run.stderr[-3000:]
@@ -84,6 +88,20 @@ def _pages_with_math(site):
     pages = [p for p in sorted(site.rglob("*.html")) if MATH.search(p.read_text())]
     assert pages, f"no page in {site} has a formula"
     return pages
+
+
+def test_every_embedded_diagram_shows(site, browser):
+    """The tutorials' diagrams are data URIs in their markdown (.ci/tidy_notebooks.py)."""
+    pages = [p for p in sorted(site.rglob("*.html")) if 'src="data:image/png' in p.read_text()]
+    assert pages, f"no page in {site} shows an embedded diagram"
+    for page in pages:
+        pg = browser.new_page()
+        pg.goto(page.as_uri())
+        widths = pg.eval_on_selector_all(
+            "img[src^='data:image/png']", "els => els.map(e => e.naturalWidth)"
+        )
+        pg.close()
+        assert widths and min(widths) > 0, f"{page.name}: an embedded image does not show"
 
 
 def test_mathjax_is_a_file_of_the_site_not_a_cdn(site):
