@@ -46,9 +46,10 @@ notebooks: $(STAMP)
 	$(BIN)/python -m pytest --nbval-lax tutorials -p no:cacheprovider --nbval-current-env --nbval-sanitize-with .ci/nbval_sanitize.cfg
 
 # every tutorial under seeds 0-4, one thread and emulated other CPUs; a table of every claim's
-# margin (see .ci/robustness.py). The full matrix takes about 40 minutes on 2 cores.
+# margin (see .ci/robustness.py). The full matrix takes about 40 minutes on 2 cores. The survey
+# behind docs/robustness.md (seeds 0-19 and the emulated CPUs) is resumable: see docs/developers.md.
 ROBUSTNESS_CONFIGS ?= all
-ROBUSTNESS_TABLE   ?= docs/robustness.md
+ROBUSTNESS_TABLE   ?= .robustness/table.md
 robustness: $(STAMP)
 	$(BIN)/python .ci/robustness.py --configs $(ROBUSTNESS_CONFIGS) --table $(ROBUSTNESS_TABLE)
 
