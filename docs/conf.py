@@ -6,8 +6,9 @@ from pathlib import Path
 HERE = Path(__file__).parent
 ROOT = HERE.parent
 
-# The tutorials live in ../tutorials (where learners open them); copy them in for the build,
-# with their figures, so a notebook's relative link `figures/NAME.png` works in JupyterLab and here.
+# The tutorials live in ../tutorials (where learners open them); copy them in for the build. Their
+# diagrams are embedded in them (.ci/tidy_notebooks.py); the figures folder comes along for a
+# notebook whose relative `figures/NAME.png` link has not been embedded yet.
 _dst = HERE / "tutorials"
 shutil.rmtree(_dst, ignore_errors=True)
 _dst.mkdir()
@@ -103,9 +104,16 @@ project = "spikelearn"  # the import name; the distribution is pyproject's [proj
 author = "the spikelearn developers"
 copyright = "2026, the spikelearn developers"
 
-# Formulas are typeset by MathJax, which the built pages load from a CDN (jsDelivr) at view time:
-# the docs build offline, but read offline they show the LaTeX source (docs/developers.md).
-extensions = ["myst_nb", "sphinx.ext.autodoc", "sphinx.ext.napoleon", "sphinx.ext.mathjax"]
+# Formulas are typeset by MathJax 3 from the built pages' own _static/mathjax (the package
+# sphinx-mathjax-offline copies it there and points mathjax_path at it): no CDN, so the pages
+# render their formulas offline too (tests/test_docs_browser.py checks, with the network off).
+extensions = [
+    "myst_nb",
+    "sphinx.ext.autodoc",
+    "sphinx.ext.napoleon",
+    "sphinx.ext.mathjax",
+    "sphinx-mathjax-offline",
+]
 nb_execution_mode = "off"  # render the outputs committed with each notebook; nbval checks them
 nb_merge_streams = True
 myst_enable_extensions = ["dollarmath", "amsmath", "deflist"]  # deflist: the glossary

@@ -12,10 +12,13 @@ from torch import nn  # noqa: E402
 from spikelearn import (  # noqa: E402
     adaptive,
     analysis,
+    attention,
+    catalog,
     claims,
     conversion,
     cost,
     course,
+    distributed,
     encoding,
     event_datasets,
     events,
@@ -23,7 +26,9 @@ from spikelearn import (  # noqa: E402
     integer,
     layers,
     leak_aware,
+    loaders,
     memory,
+    memory_saving,
     models,
     neuron,
     neurons,
@@ -32,11 +37,15 @@ from spikelearn import (  # noqa: E402
     plasticity,
     plot,
     quant,
+    recompute,
     recurrent,
     relu_nets,
+    resume,
+    run,
     speed,
     surrogate,
     tasks,
+    tet,
     training,
     ttfs,
     ttfs_mapping,
@@ -131,7 +140,7 @@ CASES = {
     "event_datasets.fetch name": (
         lambda: event_datasets.fetch("mnist", "train.zip", root="/tmp/spikelearn-bad-input"),
         ValueError,
-        "name must be one of 'nmnist', 'shd', got 'mnist'",
+        "name must be one of 'nmnist', 'shd', 'cifar10_dvs', got 'mnist'",
     ),
     "NMNIST split": (
         lambda: event_datasets.NMNIST(root="/tmp/spikelearn-bad-input", split="bogus"),
@@ -369,6 +378,42 @@ CASES = {
         lambda: recurrent.truncated_bptt(nn.Linear(3, 3), seq, 2),
         TypeError,
         "neuron must be a spikelearn neuron, got Linear",
+    ),
+    # recipes (issue 23)
+    "catalog.get unknown recipe": (
+        lambda: catalog.get("nope"),
+        ValueError,
+        "unknown recipe 'nope'; the recipes are: tdbn-resnet19-cifar10-t2",
+    ),
+    "distributed.setup device": (
+        lambda: distributed.setup(device="tpu"),
+        ValueError,
+        "device must be one of auto, cpu, cuda, got 'tpu'",
+    ),
+    "loaders.load unknown dataset": (
+        lambda: loaders.load("imagenet", "/nonexistent", 4),
+        ValueError,
+        "name must be one of .*got 'imagenet'",
+    ),
+    "loaders.augment negative padding": (
+        lambda: loaders.augment(torch.rand(2, 3, 8, 8), padding=-1),
+        ValueError,
+        "padding must be an integer >= 0, got -1",
+    ),
+    "recompute.Recomputed segments": (
+        lambda: recompute.Recomputed(nn.Sequential(nn.ReLU(), nn.ReLU()), segments=3),
+        ValueError,
+        r"segments must be in \[1, 2\]",
+    ),
+    "resume.load missing": (
+        lambda: resume.load("/nonexistent/checkpoint.pt"),
+        FileNotFoundError,
+        "no checkpoint at /nonexistent/checkpoint.pt",
+    ),
+    "run.configure T": (
+        lambda: run.train(run.parser().parse_args(["nmnist", "--time-steps", "0"])),
+        ValueError,
+        "time.steps",
     ),
     "walk.chain model": (
         lambda: walk.chain(nn.Linear(2, 2), (nn.Linear,), "export"),
@@ -648,6 +693,57 @@ CASES = {
         lambda: online.recurrent_eprop_vs_bptt(rec_scale=-1),
         ValueError,
         r"rec_scale must be in \[0, inf\), got -1",
+    ),
+    "memory.saved_bytes hooks": (
+        lambda: memory.saved_bytes(lambda: None, hooks=print),
+        TypeError,
+        "hooks must be a torch.autograd.graph.saved_tensors_hooks, got builtin_function_or_method",
+    ),
+    # SEW, TET, spiking self-attention, lighter BPTT
+    "adaptive.PLIF beta": (
+        lambda: adaptive.PLIF(beta=0.0),
+        ValueError,
+        r"beta must be in \(0, 1\), got 0",
+    ),
+    "models.SEWBlock connection": (
+        lambda: models.SEWBlock(4, 4, connection="xor"),
+        ValueError,
+        "connection must be one of 'add', 'and', 'iand', got 'xor'",
+    ),
+    "models.spiking_resnet block": (
+        lambda: models.spiking_resnet(block="sew2"),
+        ValueError,
+        "block must be one of 'basic', 'sew', got 'sew2'",
+    ),
+    "tet.tet_loss lamb": (
+        lambda: tet.tet_loss(lamb=-0.1),
+        ValueError,
+        r"lamb must be in \[0, 1\], got -0.1",
+    ),
+    "tet.tet_loss output 2-D": (
+        lambda: tet.tet_loss()(x2, torch.zeros(4, dtype=torch.long)),
+        ValueError,
+        r"output must have >= 3 dimensions, got shape \(4, 3\)",
+    ),
+    "attention heads": (
+        lambda: attention.SpikingSelfAttention(6, heads=4),
+        ValueError,
+        r"dim must be divisible by heads \(4\), got 6",
+    ),
+    "attention.spiking_transformer depth": (
+        lambda: attention.spiking_transformer(depth=0),
+        ValueError,
+        "depth must be an integer >= 1, got 0",
+    ),
+    "memory_saving segment": (
+        lambda: memory_saving.checkpoint_through_time(mlp, seq, segment=2.5),
+        TypeError,
+        "segment must be an integer, got float 2.5",
+    ),
+    "memory_saving model": (
+        lambda: memory_saving.checkpoint_through_time(print, seq, 2),
+        TypeError,
+        "model must be a torch.nn.Module, got builtin_function_or_method",
     ),
     "plot.depth_curve 2-D": (
         lambda: plot.depth_curve(torch.rand(3, 4)),

@@ -312,6 +312,42 @@ def test_malformed_cifar10_is_a_clear_error(monkeypatch, tmp_path, fault):
     assert leftovers(tmp_path / "cache", "cifar10") == []
 
 
+def cifar100_like(rng, n_train=4, n_test=3):
+    """CIFAR-100's binary version: coarse label, fine label, 3072 pixel bytes per record."""
+    records = []
+    for n in (n_train, n_test):
+        rec = rng.integers(0, 256, size=(n, 3074), dtype=np.uint8)
+        rec[:, 0], rec[:, 1] = rng.integers(0, 20, size=n), rng.integers(0, 100, size=n)
+        records.append(rec)
+    names = ["cifar-100-binary/train.bin", "cifar-100-binary/test.bin"]
+    return records, {n: r.tobytes() for n, r in zip(names, records, strict=True)}
+
+
+def test_cifar100_binary_loads_the_fine_labels(monkeypatch, tmp_path):
+    records, members = cifar100_like(np.random.default_rng(10))
+    serve(monkeypatch, tmp_path, "cifar100", {"cifar-100-binary.tar.gz": tar_gz(members)})
+    train, test = datasets.load("cifar100", root=tmp_path / "cache")
+    assert train.tensors[0].shape == (4, 3, 32, 32) and test.tensors[0].shape == (3, 3, 32, 32)
+    assert torch.equal(train.tensors[1], torch.from_numpy(records[0][:, 1]).long())  # fine
+    assert torch.equal(test.tensors[1], torch.from_numpy(records[1][:, 1]).long())
+    green_row3_col4 = records[1][2, 2 + 1024 + 3 * 32 + 4]
+    assert float(test.tensors[0][2, 1, 3, 4]) * 255 == pytest.approx(float(green_row3_col4))
+
+
+@pytest.mark.parametrize("fault", ["a CIFAR-10 record size", "fine label 100"])
+def test_malformed_cifar100_is_a_clear_error(monkeypatch, tmp_path, fault):
+    records, members = cifar100_like(np.random.default_rng(11))
+    if fault == "fine label 100":
+        records[0][1, 1] = 100
+        members["cifar-100-binary/train.bin"] = records[0].tobytes()
+    else:
+        members["cifar-100-binary/test.bin"] = records[1][:, 1:].tobytes()
+    serve(monkeypatch, tmp_path, "cifar100", {"cifar-100-binary.tar.gz": tar_gz(members)})
+    with pytest.raises(ValueError, match=r"CIFAR-100 labels outside 0\.\.99|3074-byte"):
+        datasets.load("cifar100", root=tmp_path / "cache")
+    assert leftovers(tmp_path / "cache", "cifar100") == []
+
+
 def test_real_hash_table_is_complete():
     for name in ("mnist", "fashion_mnist"):
         assert list(datasets.SOURCES[name]["files"]) == MNIST_FILES

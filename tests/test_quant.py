@@ -4,7 +4,7 @@ import torch
 from snntorch.functional import quant as snn_quant
 from torch import nn
 
-from spikelearn import quant
+from spikelearn import models, quant
 from spikelearn.cells.neurons import IF, LIF
 from spikelearn.networks.layers import Spiking, TimeFolded
 
@@ -109,6 +109,17 @@ def test_qat_parametrization_trains_float_weights_and_bakes_in():
     used = layer.weight.detach().clone()
     quant.remove_weight_quant(model)
     assert type(layer.weight) is nn.Parameter and torch.equal(layer.weight.detach(), used)
+
+
+def test_qat_on_a_convolutional_snn_runs_and_trains():
+    # TimeFolded checks a convolution's input; QAT's parametrization subclasses the Conv2d
+    torch.manual_seed(0)
+    net = quant.add_weight_quant(models.spiking_vgg(width=4, depth=2, image_size=8), bits=8)
+    out = net(torch.rand(2, 3, 1, 8, 8))
+    assert out.shape == (2, 3, 10)
+    out.sum().backward()
+    conv = next(m for m in net.modules() if isinstance(m, nn.Conv2d))
+    assert conv.parametrizations.weight.original.grad is not None
 
 
 def test_post_training_quantisation_copies_unless_inplace():

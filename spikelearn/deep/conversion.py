@@ -84,6 +84,37 @@ def relu_resnet(in_channels=1, num_classes=10, width=16, blocks=(2, 2, 2)):
     return nn.Sequential(*layers)
 
 
+def relu_vgg(in_channels=3, num_classes=10, layout=((64, 64), (128, 128)), hidden=(),
+             image_size=32, pool="max"):  # fmt: skip
+    """A ReLU VGG: per stage of ``layout`` (the convolutions' widths) ``Conv3x3 -> BatchNorm ->
+    ReLU`` each, then 2x2 pooling; ``Flatten``, ``Linear -> ReLU`` per width in ``hidden``, and a
+    linear readout. ``spiking_vgg(layout=..., hidden=...)`` is its spiking twin.
+
+    ``pool="max"`` is what :func:`spikelearn.ttfs_mapping.from_relu` maps (a max is the earliest
+    spike; Stanojevic et al. 2024's VGG16 is ``layout=((64,) * 2, (128,) * 2, (256,) * 3,
+    (512,) * 3, (512,) * 3)``); ``pool="avg"`` is what :func:`convert` converts.
+    """
+    check_int("in_channels", in_channels, low=1)
+    check_int("image_size", image_size, low=1)
+    check_choice("pool", pool, ("max", "avg"))
+    layers, cin, size = [], in_channels, image_size
+    for stage in layout:
+        for cout in stage:
+            check_int("layout", cout, low=1)
+            layers += [nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout)]
+            layers.append(nn.ReLU())
+            cin = cout
+        if size >= 2:
+            layers.append(nn.MaxPool2d(2) if pool == "max" else nn.AvgPool2d(2))
+            size //= 2
+    layers.append(nn.Flatten())
+    features = cin * size * size
+    for width in hidden if isinstance(hidden, tuple | list) else (hidden,):
+        layers += [nn.Linear(features, check_int("hidden", width, low=1)), nn.ReLU()]
+        features = width
+    return nn.Sequential(*layers, nn.Linear(features, num_classes))
+
+
 class ConvertedBlock(nn.Module):
     """A converted residual block: ``IF(branch(x) + shortcut(x))`` on ``[T, B, C, H, W]``."""
 
@@ -250,4 +281,5 @@ __all__ = [
     "convert",
     "batchnorm_folded",
     "relu_resnet",
+    "relu_vgg",
 ]

@@ -172,11 +172,11 @@ def time_surface(events, sensor_size, tau, times):
     and 0 for a pixel with no event yet. Returns ``[len(times), P, H, W]`` float32; ``times`` is
     one time or a 1-D sequence of times (µs).
 
-    **An event at ``t`` counts** (``t_last <= t``): a pixel that fires at the time asked for reads
-    1. Tonic's ``ToTimesurface(dt, tau)`` (read in Tonic 1.7.0's source) samples the surface at the
-    end of each window of ``dt`` µs from the first event and reads only the events *before* that
-    moment (its windows exclude their end), so an event exactly at a sampling time is not yet in
-    that surface.
+    **An event at the time asked for counts** (``t_last <= t``): a pixel firing at that time
+    reads exactly 1. Tonic's ``ToTimesurface(dt, tau)`` (read in Tonic 1.7.0's source) samples
+    the surface at the end of each window of ``dt`` µs from the first event and reads only the
+    events *before* that moment (its windows exclude their end), so an event exactly at a
+    sampling time is not yet in that surface.
     """
     check_events("events", events, sensor_size)
     check_positive("tau", tau)
