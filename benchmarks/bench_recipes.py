@@ -11,10 +11,14 @@
    each step's output membrane; SGD with momentum. Both run in one process on one thread, timed
    round-robin (the median of ``--repeats`` steps after 3 warm-up steps, wall clock and CPU time).
 2. **Peak memory of one training step, BPTT against checkpointed BPTT**
-   (``spikelearn.recipes.recompute.Recomputed``, default ``round(sqrt(layers))`` segments), for
-   T in ``--memory-steps``. Each (method, T) runs in a fresh subprocess: peak resident memory
-   during the step minus the resident memory before it (on CPU torch's allocations are resident
-   memory; on CUDA ``torch.cuda.max_memory_allocated``).
+   (``spikelearn.recipes.recompute.Recomputed``: each layer and residual block recomputed on its own), for
+   T in ``--memory-steps``. Each (method, T) runs in a fresh subprocess: the peak resident memory
+   during its first training step minus the resident memory just before it (on CPU torch's
+   allocations are resident memory; on CUDA ``torch.cuda.max_memory_allocated``). The first
+   step also allocates the gradients and the momentum buffers (2 x 4 bytes per parameter,
+   under 2 MB at width 16), the same for both methods. The workers run with glibc's
+   ``MALLOC_MMAP_THRESHOLD_`` fixed, so freed tensors leave resident memory at once and the peak
+   is what was alive at one time.
 
 Run: ``python benchmarks/bench_recipes.py [--width 16] [--batch 32] [--steps 4] [--repeats 10]
 [--memory-steps 2 4 8 16] [--device cuda]``; ``make bench`` runs it with the others.
@@ -23,6 +27,7 @@ Run: ``python benchmarks/bench_recipes.py [--width 16] [--batch 32] [--steps 4] 
 import argparse
 import json
 import math
+import os
 import resource
 import statistics
 import subprocess
@@ -168,7 +173,9 @@ def time_steps(args):
 
 
 def memory_worker(args):
-    """In a fresh process: one warm-up step, then the peak memory of one more step."""
+    """In a fresh process: the peak memory of the first training step over the resident memory
+    just before it (network, optimiser and input allocated). No warm-up step: memory a warm-up
+    freed stays resident and would hide the step's peak."""
     torch.manual_seed(0)
     device = torch.device(args.device)
     net = spikelearn_net(args.width).to(device)
@@ -177,7 +184,6 @@ def memory_worker(args):
     x = torch.rand(args.steps, args.batch, 3, 32, 32, device=device)
     y = torch.randint(0, 10, (args.batch,), device=device)
     step = step_function("spikelearn", net, x, y)
-    step()  # optimizer state, gradients, allocator caches
     before = rss_mb()
     if device.type == "cuda":
         torch.cuda.synchronize()
@@ -217,7 +223,10 @@ def memory_table(args):
                 "--threads",
                 "1",
             ]
-            proc = subprocess.run(cmd, capture_output=True, text=True)
+            # a fixed mmap threshold: glibc returns every freed large block at once instead of
+            # raising the threshold and keeping freed blocks resident (which hides the peak)
+            env = {**os.environ, "MALLOC_MMAP_THRESHOLD_": "131072"}
+            proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
             if proc.returncode:
                 raise RuntimeError(proc.stderr[-2000:])
             row[method] = json.loads(proc.stdout.strip().splitlines()[-1])
