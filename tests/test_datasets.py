@@ -115,6 +115,40 @@ def test_loaders_are_seeded():
     assert torch.equal(next(iter(test_loader))[1], test.tensors[1])
 
 
+def test_tensor_loader_replays_the_randperm_loop_and_reshuffles_every_pass():
+    x, y = torch.rand(10, 3), torch.arange(10)
+    loader = datasets.TensorLoader(x, y, batch_size=4, seed=5)
+    g = torch.Generator().manual_seed(5)  # the loop it stands for
+    for _ in range(3):  # three passes (epochs)
+        expected = [(x[idx], y[idx]) for idx in torch.randperm(10, generator=g).split(4)]
+        got = list(loader)
+        assert [len(b) for b, _ in got] == [4, 4, 2] and len(loader) == 3
+        assert all(
+            torch.equal(a, c) and torch.equal(b, d)
+            for (a, b), (c, d) in zip(got, expected, strict=True)
+        )
+    orders = [torch.cat([b for _, b in datasets.TensorLoader(x, y, 4, seed=5)]) for _ in range(2)]
+    assert torch.equal(orders[0], orders[1])  # a new loader with the same seed replays
+    assert sorted(orders[0].tolist()) == list(range(10))  # every sample once per pass
+    assert not torch.equal(torch.cat([b for _, b in loader]), orders[0])  # a later pass differs
+
+
+def test_tensor_loader_bad_input():
+    x, y = torch.rand(4, 3), torch.arange(4)
+    with pytest.raises(TypeError, match="x must be a torch.Tensor, got list"):
+        datasets.TensorLoader([1, 2], y)
+    with pytest.raises(ValueError, match="y must have a first .* got a 0-dim tensor"):
+        datasets.TensorLoader(x, torch.tensor(1))
+    with pytest.raises(ValueError, match="same number .* got 4 and 3"):
+        datasets.TensorLoader(x, y[:3])
+    with pytest.raises(ValueError, match="got 0 and 0"):
+        datasets.TensorLoader(x[:0], y[:0])
+    with pytest.raises(ValueError, match="batch_size must be an integer >= 1, got 0"):
+        datasets.TensorLoader(x, y, batch_size=0)
+    with pytest.raises(TypeError, match="seed must be an integer, got float"):
+        datasets.TensorLoader(x, y, seed=0.5)
+
+
 def test_bad_name_and_batch_size():
     with pytest.raises(ValueError, match="name must be one of .*got 'mnistt'"):
         datasets.load("mnistt")

@@ -74,6 +74,31 @@ def test_nmnist_loads_events_and_labels(monkeypatch, tmp_path, algorithm):
     assert frames.shape[1:] == (2, 34, 34) and frames.sum() == 50
 
 
+@pytest.mark.parametrize("folder", ["12", "", "x", "01"])
+def test_nmnist_label_folders_hold_one_digit(monkeypatch, tmp_path, folder):
+    # "12" and "01" are substrings of "0123456789" but no label: the archive is refused and removed
+    rec = nmnist_bytes(*recording(np.random.default_rng(6)))
+    name = f"Test/{folder}/00001.bin" if folder else "00001.bin"
+    serve(
+        monkeypatch, tmp_path, "nmnist", {"test.zip": zipped({"Test/3/00001.bin": rec, name: rec})}
+    )
+    with pytest.raises(ValueError, match=rf"one digit 0-9 per folder\), got {name}"):
+        ed.NMNIST("test", root=tmp_path / "cache")
+    assert leftovers(tmp_path / "cache", "nmnist") == []
+
+
+def test_fetch_names_unknown_datasets_and_files(tmp_path):
+    with pytest.raises(
+        ValueError, match="name must be one of 'nmnist', 'shd', 'cifar10_dvs', got 'dvsgesture'"
+    ):
+        ed.fetch("dvsgesture", "train.zip", root=tmp_path)
+    with pytest.raises(
+        ValueError, match="filename must be one of 'train.zip', 'test.zip', got 'val.zip'"
+    ):
+        ed.fetch("nmnist", "val.zip", root=tmp_path)
+    assert not any(tmp_path.iterdir())  # nothing created for a bad name
+
+
 def test_nmnist_timestamp_overflow_and_23_bit_times():
     data = nmnist_bytes([1, 0, 2], [2, 240, 3], [(1 << 23) - 1, 0, 5], [1, 0, 0])
     events = ed.read_nmnist_bin(data)

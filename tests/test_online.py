@@ -66,6 +66,22 @@ def test_eligibility_trace_is_the_summand_of_the_eprop_gradient():
     torch.testing.assert_close(online.presynaptic_trace(x, 0.8)[1], 0.8 * x[0] + x[1])
 
 
+def test_eligibility_trace_never_broadcasts_t_or_b():
+    lif = neurons.LIF(beta=0.8)
+    x, mem = torch.rand(12, 2, 4), torch.rand(12, 2, 3)
+    with pytest.raises(
+        ValueError,
+        match=r"pre_seq and mem_seq must share \[T, B\], got \(1, 2, 4\) and \(12, 2, 3\)",
+    ):
+        online.eligibility_trace(lif, x[:1], mem)  # was broadcast over the 12 steps, silently
+    with pytest.raises(ValueError, match=r"must share \[T, B\], got \(12, 1, 4\) and \(12, 2, 3\)"):
+        online.eligibility_trace(lif, x[:, :1], mem)
+    with pytest.raises(ValueError, match=r"must share \[T, B\], got \(12, 2, 4\) and \(5, 2, 3\)"):
+        online.eligibility_trace(lif, x, mem[:5])
+    with pytest.raises(ValueError, match=r"mem_seq must have 3 dimensions, got shape \(2, 3\)"):
+        online.eligibility_trace(lif, x, mem[0])
+
+
 def _step_loop_bptt(layer, x_seq, coef, target):
     """Reference BPTT: LIF(fc(x), mem) step by step with autograd through every step."""
     mem, spikes, mems = None, [], []

@@ -69,6 +69,7 @@ def make(name):
         "RLIF one-to-one": lambda: recurrent.RLIF(0.875, V=0.5, all_to_all=False),
         "RSynaptic": lambda: recurrent.RSynaptic(0.5, 0.875, linear_features=N),
         "ALIF": lambda: adaptive.ALIF(0.875, 0.75, 0.5),
+        "PLIF": lambda: adaptive.PLIF(0.5, threshold=0.375, reset_mechanism="subtract"),
         "LeakAwareLIF": lambda: leak_aware.LeakAwareLIF(0.875),
         "PrechargedIF": lambda: conversion.PrechargedIF(1.0, 0.5),
         "LeakyToRest": lambda: LeakyToRest(0.875),
@@ -76,7 +77,7 @@ def make(name):
     }[name]()
 
 
-NAMES = ["LIF", "IF", "Synaptic", "RLIF", "RLIF one-to-one", "RSynaptic", "ALIF",
+NAMES = ["LIF", "IF", "Synaptic", "RLIF", "RLIF one-to-one", "RSynaptic", "ALIF", "PLIF",
          "LeakAwareLIF", "PrechargedIF", "LeakyToRest", "AdaptiveCurrent"]  # fmt: skip
 
 
@@ -114,6 +115,11 @@ def reference(name, n, x_seq, q=lambda v: v):
             a = q(0.75 * a + spk)
             u = q(0.875 * u + x - r)
             spk = (u > 1 + 0.5 * a).float()
+        elif name == "PLIF":  # u + k·(x - u), k = 1/τ = sigmoid(w) read from the neuron
+            k = torch.sigmoid(n.w)
+            r = (u > 0.375).float()
+            u = q(u + k * (x - u) - 0.375 * r)
+            spk = (u > 0.375).float()
         elif name == "LeakAwareLIF":  # hard reset: u forgets, then integrates this step's input
             r = (u > 1).float()
             u = q(0.875 * u * (1 - r) + x)

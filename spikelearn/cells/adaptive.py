@@ -32,6 +32,17 @@ trains better on temporal tasks than one shared value (Perez-Nieves et al. 2021,
 heterogeneity promotes robust learning", Nat. Commun. 12:5791; Fang et al. 2021, PLIF)::
 
     lif = neurons.LIF(beta=adaptive.heterogeneous_beta(256, tau_min=2, tau_max=50), learn_beta=True)
+
+**PLIF** (Fang, Yu, Chen, Masquelier, Huang & Tian 2021, "Incorporating Learnable Membrane Time
+Constant to Enhance Learning of Spiking Neural Networks", ICCV, arXiv 2007.05785): one learnable
+time constant per layer, trained with the weights, kept in range by a sigmoid::
+
+    1/τ = k = sigmoid(w)                          one w per layer, learned; τ > 1 always
+    u[t] = u[t-1] + k·(x[t] - u[t-1])             the paper's charge: a leak 1 - k, the input scaled by k
+         = (1 - k)·u[t-1] + k·x[t]                (decay_input=False: (1 - k)·u[t-1] + x[t])
+
+so the leak is ``β = 1 - 1/τ = sigmoid(-w)``. The paper's reset is hard, to 0, before the next
+charge: the core's ``"zero_before"``, the default here.
 """
 
 import math
@@ -82,6 +93,41 @@ class ALIF(Neuron):
         return self.threshold + self.beta_a * a
 
 
+class PLIF(Neuron):
+    """Parametric LIF (Fang et al. 2021): ``u = u + k·(x - u)`` with ``k = 1/τ = sigmoid(w)``, one
+    learnable ``w`` per layer.
+
+    Args:
+        beta: the leak ``β = 1 - 1/τ`` to start from, in (0, 1) (0.5: the paper's ``τ₀ = 2``).
+        threshold, spike_grad, learn_threshold, state_quant: as :class:`~spikelearn.neurons.LIF`.
+        reset_mechanism: ``"zero_before"`` by default (the paper's hard reset); any of the core's.
+        decay_input: scale the input by ``k`` as the paper does (``False``: ``u = β·u + x``).
+        learn_tau: train ``w`` (the point of PLIF; ``False`` keeps ``τ`` fixed).
+    """
+
+    def __init__(self, beta=0.5, threshold=1.0, spike_grad=None, reset_mechanism="zero_before",
+                 decay_input=True, learn_tau=True, learn_threshold=False, state_quant=None):  # fmt: skip
+        super().__init__(threshold, spike_grad, reset_mechanism, learn_threshold, state_quant)
+        beta = check_range("beta", beta, 0, 1, low_open=True, high_open=True)
+        w = -torch.logit(torch.as_tensor(float(beta)))  # sigmoid(-w) = β: w = -logit(β)
+        self.parameter("w", w, learn_tau, check=check_range)  # any real number
+        self.decay_input = bool(decay_input)
+
+    def charge(self, x, mem):
+        k = torch.sigmoid(self.w)  # 1/τ
+        return mem + k * (x - mem) if self.decay_input else (1 - k) * mem + x
+
+    @property
+    def tau(self):
+        """The time constant ``τ = 1/sigmoid(w)`` in steps (a tensor; > 1)."""
+        return 1 / torch.sigmoid(self.w.detach())
+
+    @property
+    def beta(self):
+        """The leak per step, ``β = 1 - 1/τ = sigmoid(-w)``."""
+        return torch.sigmoid(-self.w.detach())
+
+
 def _non_negative(name, value):
     return check_range(name, value, low=0, high=math.inf, high_open=True)
 
@@ -108,4 +154,4 @@ def heterogeneous_beta(num_neurons, tau_min=2.0, tau_max=50.0, dt=1.0, seed=0):
     return decay(tau, dt)
 
 
-__all__ = ["ALIF", "decay", "heterogeneous_beta"]
+__all__ = ["ALIF", "PLIF", "decay", "heterogeneous_beta"]

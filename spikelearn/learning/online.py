@@ -75,9 +75,8 @@ def _eprop_beta(lif):
         raise ValueError(
             f"lif.beta must be one number (a shared presynaptic trace), got shape {tuple(lif.beta.shape)}"
         )
-    if (
-        lif.reset_mechanism not in TRACE_RESETS
-    ):  # zero reset: x̄ would decay per synapse, β·(1 - r_j)
+    # a zero reset would make x̄ decay per synapse, β·(1 - r_j): no shared presynaptic trace
+    if lif.reset_mechanism not in TRACE_RESETS:
         check_choice("lif.reset_mechanism", lif.reset_mechanism, TRACE_RESETS)
     if not isinstance(lif.spike_grad, _surrogate.Surrogate):
         raise TypeError(
@@ -98,12 +97,25 @@ def presynaptic_trace(x_seq, beta):
     return torch.stack(out)
 
 
+def _check_recorded_pass(pre_seq, mem_seq):
+    """``pre_seq [T, B, n_pre]`` and ``mem_seq [T, B, n_post]`` of one forward pass: same T and B
+    (never broadcast: a ``T = 1`` or ``B = 1`` input would silently stand for every step or sample)."""
+    check_tensor("pre_seq", pre_seq, min_dim=3, max_dim=3)
+    check_tensor("mem_seq", mem_seq, min_dim=3, max_dim=3)
+    if pre_seq.shape[:2] != mem_seq.shape[:2]:
+        raise ValueError(
+            f"pre_seq and mem_seq must share [T, B], got {tuple(pre_seq.shape)} and {tuple(mem_seq.shape)}"
+        )
+
+
 def eligibility_trace(lif, pre_seq, mem_seq):
     """e-prop's ``e_ji[t] = ψ_j[t]·x̄_i[t]``, ``[T, B, n_post, n_pre]``, from a recorded pass.
 
     Memory ``T·B·n_post·n_pre``: for looking at small layers; :func:`eprop_gradient` never forms it.
+    ``pre_seq`` is ``[T, B, n_pre]`` and ``mem_seq`` ``[T, B, n_post]``, with the same ``T`` and ``B``.
     """
     beta = _eprop_beta(lif)
+    _check_recorded_pass(pre_seq, mem_seq)
     psi = lif.spike_grad.derivative(mem_seq - lif.threshold)
     return psi[..., :, None] * presynaptic_trace(pre_seq, beta)[..., None, :]
 
@@ -122,15 +134,10 @@ def eprop_gradient(lif, pre_seq, mem_seq, grad_spk, grad_mem=None):
     Returns ``dE/dW`` (descend with ``W -= η·grad``); a forward loop, memory constant in T.
     """
     beta = _eprop_beta(lif)
-    check_tensor("pre_seq", pre_seq, min_dim=3, max_dim=3)
-    check_tensor("mem_seq", mem_seq, min_dim=3, max_dim=3)
+    _check_recorded_pass(pre_seq, mem_seq)
     check_same_shape("grad_spk", check_tensor("grad_spk", grad_spk), "mem_seq", mem_seq)
     if grad_mem is not None:
         check_same_shape("grad_mem", check_tensor("grad_mem", grad_mem), "mem_seq", mem_seq)
-    if pre_seq.shape[:2] != mem_seq.shape[:2]:
-        raise ValueError(
-            f"pre_seq and mem_seq must share [T, B], got {tuple(pre_seq.shape)} and {tuple(mem_seq.shape)}"
-        )
     grad = pre_seq.new_zeros(mem_seq.shape[-1], pre_seq.shape[-1])
     trace = torch.zeros_like(pre_seq[0])
     for t in range(pre_seq.shape[0]):

@@ -305,9 +305,43 @@ def loaders(train, test, batch_size=128, seed=0):
     )
 
 
+class TensorLoader:
+    """Shuffled mini-batches of tensors already in memory (or on a GPU), a fresh order every pass.
+
+    Each pass draws ``idx = torch.randperm(len(x), generator=g)`` from one generator ``g`` seeded
+    with ``seed`` and yields ``(x[idx_k], y[idx_k])`` for the chunks ``idx_k`` of ``batch_size``
+    (the last may be smaller): the batches of the loop ``for idx in torch.randperm(n,
+    generator=g).split(batch_size)``, with none of a ``DataLoader``'s per-sample collation, and
+    the tensors stay on their device. A second pass continues the generator, so it gets a new
+    order; a new ``TensorLoader`` with the same seed replays the same orders.
+    """
+
+    def __init__(self, x, y, batch_size=128, seed=0):
+        for name, t in (("x", x), ("y", y)):
+            if not isinstance(t, torch.Tensor):
+                raise TypeError(f"{name} must be a torch.Tensor, got {type(t).__name__}")
+            if t.dim() < 1:
+                raise ValueError(f"{name} must have a first (sample) dimension, got a 0-dim tensor")
+        if len(x) != len(y) or len(x) == 0:
+            raise ValueError(
+                f"x and y must hold the same number (>= 1) of samples, got {len(x)} and {len(y)}"
+            )
+        self.x, self.y = x, y
+        self.batch_size = check_int("batch_size", batch_size, low=1)
+        self.generator = torch.Generator().manual_seed(check_int("seed", seed))
+
+    def __iter__(self):
+        for idx in torch.randperm(len(self.x), generator=self.generator).split(self.batch_size):
+            yield self.x[idx], self.y[idx]
+
+    def __len__(self):
+        return -(-len(self.x) // self.batch_size)  # batches per pass
+
+
 __all__ = [
     "load",
     "loaders",
+    "TensorLoader",
     "fetch",
     "read_idx",
     "sha256",

@@ -21,6 +21,7 @@ import torch.nn.functional as F
 from torch.utils.data import Dataset, TensorDataset
 
 from spikelearn import datasets, event_datasets, events
+from spikelearn._checks import check_choice, check_int, check_tensor
 
 # dataset: (kind, classes, sensor size of event data, how its recordings are binned in time)
 DATASETS = {
@@ -135,6 +136,9 @@ def load(name, root, time_steps, dataset="native", download=False, image_size=No
         download: fetch missing files (checked against their checksums) instead of raising.
         image_size: the digits' height = width (default: the recipe's, 32).
     """
+    check_choice("name", name, tuple(DATASETS))
+    check_choice("dataset", dataset, ("native", "digits"))
+    check_int("time_steps", time_steps, low=0)  # 0: an image recipe (no frames)
     kind, classes, _, _ = DATASETS[name]
     if dataset == "digits":
         if kind != "image":
@@ -164,6 +168,8 @@ def load(name, root, time_steps, dataset="native", download=False, image_size=No
 def augment(x, padding=4):
     """Random crops of ``x`` ``[B, C, H, W]`` padded by ``padding`` (zeros), then random
     horizontal flips: the standard CIFAR augmentation, drawn from torch's default generator."""
+    check_tensor("x", x, min_dim=4, max_dim=4)
+    padding = check_int("padding", padding, low=0)
     b, _, h, w = x.shape
     padded = F.pad(x, (padding,) * 4)
     top = torch.randint(0, 2 * padding + 1, (b, 1)) + torch.arange(h)

@@ -69,6 +69,7 @@ SOURCES = {
         ),
     },
 }
+DIGITS = tuple("0123456789")  # N-MNIST's label folders, one digit each
 _FIGSHARE = "https://ndownloader.figshare.com/files/"
 CIFAR10_DVS_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse",
                        "ship", "truck")  # fmt: skip
@@ -92,6 +93,8 @@ OFFLINE_HINT = "The simulated event camera needs no network: events.event_digits
 
 def fetch(name, filename, root=None, download=True):
     """Path of a verified copy of ``filename`` of dataset ``name``, downloading it if needed."""
+    check_choice("name", name, tuple(SOURCES))
+    check_choice("filename", filename, tuple(SOURCES[name]))
     urls, expected = SOURCES[name][filename]
     folder = Path(root if root is not None else default_root()) / name
     folder.mkdir(parents=True, exist_ok=True)
@@ -144,9 +147,13 @@ class NMNIST(Dataset):
         with _open_zip(self.path) as archive:
             names = sorted(n for n in archive.namelist() if n.endswith(".bin"))
         labels = [Path(n).parent.name for n in names]
-        if not names or any(lab not in "0123456789" or not lab for lab in labels):
+        stray = [n for n, lab in zip(names, labels, strict=True) if lab not in DIGITS]
+        if not names or stray:
             self.path.unlink()
-            raise ValueError(f"{self.path} does not hold <split>/<digit>/<id>.bin recordings")
+            raise ValueError(
+                f"{self.path} does not hold <split>/<digit>/<id>.bin recordings (one digit 0-9 "
+                f"per folder), got {stray[0] if stray else 'no .bin file'}"
+            )
         self.names, self.labels = names, [int(lab) for lab in labels]
         self.transform, self._zip = transform, None
 
