@@ -245,7 +245,13 @@ def main():
     parser.add_argument("--steps", type=int, default=4, help="time steps T of the timed step")
     parser.add_argument("--repeats", type=int, default=10)
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--memory-steps", type=int, nargs="+", default=[2, 4, 8, 16])
+    parser.add_argument(
+        "--memory-steps",
+        type=int,
+        nargs="*",
+        default=[2, 4, 8, 16],
+        help="T values of the memory table (none: skip it)",
+    )
     parser.add_argument("--worker", choices=["bptt", "checkpointed"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -256,8 +262,11 @@ def main():
         f"3x32x32, device {args.device}, {args.threads} thread(s), torch {torch.__version__}"
     )
     time_steps(args)
-    print(f"peak memory of one training step against T (width {args.width}, batch {args.batch})")
-    memory_table(args)
+    if args.memory_steps:
+        print(
+            f"peak memory of one training step against T (width {args.width}, batch {args.batch})"
+        )
+        memory_table(args)
 
 
 if __name__ == "__main__":
