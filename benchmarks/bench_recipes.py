@@ -172,6 +172,19 @@ def time_steps(args):
         )
 
 
+def peak_rss_mb():
+    """This process's peak resident memory in MB: ``VmHWM`` of ``/proc/self/status`` (Linux), the
+    high-water mark of this program's own memory map. ``ru_maxrss`` would not do: Linux carries
+    the parent's resident size at the fork into it, so a child of a large process reports the
+    parent's size."""
+    try:
+        with open("/proc/self/status") as f:
+            line = next(line for line in f if line.startswith("VmHWM:"))
+        return int(line.split()[1]) / 1024
+    except (OSError, StopIteration):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def memory_worker(args):
     """In a fresh process: the peak memory of the first training step over the resident memory
     just before it (network, optimiser and input allocated). No warm-up step: memory a warm-up
@@ -195,7 +208,7 @@ def memory_worker(args):
     if device.type == "cuda":
         peak = (torch.cuda.max_memory_allocated() - base) / 2**20
     else:
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - before
+        peak = peak_rss_mb() - before
     print(json.dumps({"peak_mb": peak, "cpu_ms": cpu_ms}))
 
 
