@@ -11,10 +11,14 @@
    each step's output membrane; SGD with momentum. Both run in one process on one thread, timed
    round-robin (the median of ``--repeats`` steps after 3 warm-up steps, wall clock and CPU time).
 2. **Peak memory of one training step, BPTT against checkpointed BPTT**
-   (``spikelearn.recipes.recompute.Recomputed``, default ``round(sqrt(layers))`` segments), for
-   T in ``--memory-steps``. Each (method, T) runs in a fresh subprocess: peak resident memory
-   during the step minus the resident memory before it (on CPU torch's allocations are resident
-   memory; on CUDA ``torch.cuda.max_memory_allocated``).
+   (``spikelearn.recipes.recompute.Recomputed``: each layer and residual block recomputed on its own), for
+   T in ``--memory-steps``. Each (method, T) runs in a fresh subprocess: the peak resident memory
+   during its first training step minus the resident memory just before it (on CPU torch's
+   allocations are resident memory; on CUDA ``torch.cuda.max_memory_allocated``). The first
+   step also allocates the gradients and the momentum buffers (2 x 4 bytes per parameter,
+   under 2 MB at width 16), the same for both methods. The workers run with glibc's
+   ``MALLOC_MMAP_THRESHOLD_`` fixed, so freed tensors leave resident memory at once and the peak
+   is what was alive at one time.
 
 Run: ``python benchmarks/bench_recipes.py [--width 16] [--batch 32] [--steps 4] [--repeats 10]
 [--memory-steps 2 4 8 16] [--device cuda]``; ``make bench`` runs it with the others.
@@ -23,6 +27,7 @@ Run: ``python benchmarks/bench_recipes.py [--width 16] [--batch 32] [--steps 4] 
 import argparse
 import json
 import math
+import os
 import resource
 import statistics
 import subprocess
@@ -167,8 +172,23 @@ def time_steps(args):
         )
 
 
+def peak_rss_mb():
+    """This process's peak resident memory in MB: ``VmHWM`` of ``/proc/self/status`` (Linux), the
+    high-water mark of this program's own memory map. ``ru_maxrss`` would not do: Linux carries
+    the parent's resident size at the fork into it, so a child of a large process reports the
+    parent's size."""
+    try:
+        with open("/proc/self/status") as f:
+            line = next(line for line in f if line.startswith("VmHWM:"))
+        return int(line.split()[1]) / 1024
+    except (OSError, StopIteration):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def memory_worker(args):
-    """In a fresh process: one warm-up step, then the peak memory of one more step."""
+    """In a fresh process: the peak memory of the first training step over the resident memory
+    just before it (network, optimiser and input allocated). No warm-up step: memory a warm-up
+    freed stays resident and would hide the step's peak."""
     torch.manual_seed(0)
     device = torch.device(args.device)
     net = spikelearn_net(args.width).to(device)
@@ -177,7 +197,6 @@ def memory_worker(args):
     x = torch.rand(args.steps, args.batch, 3, 32, 32, device=device)
     y = torch.randint(0, 10, (args.batch,), device=device)
     step = step_function("spikelearn", net, x, y)
-    step()  # optimizer state, gradients, allocator caches
     before = rss_mb()
     if device.type == "cuda":
         torch.cuda.synchronize()
@@ -189,7 +208,7 @@ def memory_worker(args):
     if device.type == "cuda":
         peak = (torch.cuda.max_memory_allocated() - base) / 2**20
     else:
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - before
+        peak = peak_rss_mb() - before
     print(json.dumps({"peak_mb": peak, "cpu_ms": cpu_ms}))
 
 
@@ -217,7 +236,10 @@ def memory_table(args):
                 "--threads",
                 "1",
             ]
-            proc = subprocess.run(cmd, capture_output=True, text=True)
+            # a fixed mmap threshold: glibc returns every freed large block at once instead of
+            # raising the threshold and keeping freed blocks resident (which hides the peak)
+            env = {**os.environ, "MALLOC_MMAP_THRESHOLD_": "131072"}
+            proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
             if proc.returncode:
                 raise RuntimeError(proc.stderr[-2000:])
             row[method] = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -236,7 +258,13 @@ def main():
     parser.add_argument("--steps", type=int, default=4, help="time steps T of the timed step")
     parser.add_argument("--repeats", type=int, default=10)
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--memory-steps", type=int, nargs="+", default=[2, 4, 8, 16])
+    parser.add_argument(
+        "--memory-steps",
+        type=int,
+        nargs="*",
+        default=[2, 4, 8, 16],
+        help="T values of the memory table (none: skip it)",
+    )
     parser.add_argument("--worker", choices=["bptt", "checkpointed"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -247,8 +275,11 @@ def main():
         f"3x32x32, device {args.device}, {args.threads} thread(s), torch {torch.__version__}"
     )
     time_steps(args)
-    print(f"peak memory of one training step against T (width {args.width}, batch {args.batch})")
-    memory_table(args)
+    if args.memory_steps:
+        print(
+            f"peak memory of one training step against T (width {args.width}, batch {args.batch})"
+        )
+        memory_table(args)
 
 
 if __name__ == "__main__":

@@ -116,12 +116,14 @@ def test_the_cifar_recipe_learns_the_digits_at_cifar_size(tmp_path):
     seed = claims.seed()
     result = train([*LEARN, "--seed", str(seed), "--out", str(tmp_path)])
     steps = 4 * (1437 // 16)
-    # survey, SPIKELEARN_SEED 0-19 and seeds 0-4 on one thread and emulated CPUs: see the report
+    # Survey (2-core VM, torch 2.13.0+cpu): final test accuracy 0.789-0.950 over SPIKELEARN_SEED
+    # 0-19 (worst: seed 19), 0.889-0.944 on one thread and 0.894-0.939 on emulated SSE4.1 CPUs
+    # (seeds 0-4); spread 0.161, so 0.7 keeps a margin of at least half the spread. Chance: 0.1.
     claims.claim(
         f"test accuracy after {steps} steps on digits at 3x32x32 (chance 0.1)",
         result["history"][-1]["test_acc"],
         ">=",
-        0.5,
+        0.7,
     )
 
 

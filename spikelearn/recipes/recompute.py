@@ -18,8 +18,6 @@ A recomputed batch norm must not update its running statistics a second time: th
 before the recomputation and put back after it.
 """
 
-import math
-
 import torch
 from torch import nn
 from torch.utils.checkpoint import checkpoint
@@ -60,8 +58,9 @@ def _segment(modules):
 
 
 class Recomputed(nn.Module):
-    """Run an ``nn.Sequential`` network in ``segments`` checkpointed runs of its layers (default
-    ``round(sqrt(layers))``); the last segment is not recomputed (its backward comes first).
+    """Run an ``nn.Sequential`` network in ``segments`` checkpointed runs of its layers (default:
+    one per layer, so each residual block is recomputed on its own and only one block's inside
+    is held at a time); the last segment is not recomputed (its backward comes first).
 
     It holds the network as ``net``: save and load ``net``'s state dict (the keys are the
     network's own).
@@ -74,7 +73,7 @@ class Recomputed(nn.Module):
                 f"gradient checkpointing needs an nn.Sequential, got {type(net).__name__}"
             )
         n = len(net)
-        segments = max(1, round(math.sqrt(n))) if segments is None else int(segments)
+        segments = n if segments is None else int(segments)
         if not 1 <= segments <= n:
             raise ValueError(f"segments must be in [1, {n}] (the network's layers), got {segments}")
         self.net = net

@@ -9,7 +9,7 @@ One epoch: the distributed sampler's share of the training set in global batches
 ``--batch-size`` (split over the processes), each batch augmented (CIFAR), encoded into ``T``
 steps, run forward (under ``torch.autocast`` for ``--precision bf16/fp16`` on a GPU), the
 recipe's loss backward (through :class:`~spikelearn.recipes.recompute.Recomputed` segments with
-``--checkpoint-segments``), an optimiser step; then the cosine schedule steps, the test share is
+``--checkpoint``), an optimiser step; then the cosine schedule steps, the test share is
 evaluated, and the metrics are summed over processes. Rank 0 shows a progress bar (tqdm), appends
 the epoch to ``log.csv`` and ``log.json``, redraws ``curves.png`` and writes ``checkpoint.pt``
 (:mod:`~spikelearn.recipes.resume`); ``--resume`` continues from it exactly.
@@ -105,10 +105,9 @@ def parser():
     )
     p.add_argument("--channels-last", action="store_true", help="NHWC convolutions (GPU only)")
     p.add_argument(
-        "--checkpoint-segments",
-        type=int,
-        default=0,
-        help="gradient checkpointing in this many segments (0: off)",
+        "--checkpoint",
+        action="store_true",
+        help="gradient checkpointing: recompute each layer/block in backward (less memory)",
     )
     sync = p.add_mutually_exclusive_group()
     sync.add_argument(
@@ -156,7 +155,6 @@ def configure(args, world_size):
         raise ValueError(f"--T (time steps) must be >= 1, got {args.time_steps}")
     for name in ("epochs", "batch_size", "width", "image_size", "until_epoch", "max_steps"):
         _positive(f"--{name.replace('_', '-')}", getattr(args, name))
-    _positive("--checkpoint-segments", args.checkpoint_segments, 0)
     _positive("--workers", args.workers, 0)
     if args.lr is not None and not args.lr > 0:
         raise ValueError(f"--lr must be > 0, got {args.lr}")
@@ -188,7 +186,7 @@ def configure(args, world_size):
         "sync_bn": recipe.sync_batch_norm_default if args.sync_bn is None else args.sync_bn,
         "precision": args.precision,
         "channels_last": args.channels_last,
-        "checkpoint_segments": args.checkpoint_segments,
+        "checkpoint": args.checkpoint,
     }
 
 
@@ -393,8 +391,8 @@ def _train(args, ctx):
         extra = catalog.tune_surrogate(core, x_seq, y0, loss_fn)
 
     model = core
-    if config["checkpoint_segments"]:
-        model = recompute.Recomputed(model, config["checkpoint_segments"])
+    if config["checkpoint"]:
+        model = recompute.Recomputed(model)
     if ctx.distributed:
         model = DistributedDataParallel(model, [ctx.device] if ctx.device.type == "cuda" else None)
 
