@@ -157,6 +157,8 @@ def test_diagnose_verdicts_follow_the_rules():
     assert set(healthy.verdicts.values()) == {"healthy"}
     silent = analysis.diagnose(_mlp(threshold=50.0), x, y, show=False)
     assert all("silent" in silent.codes(n) for n in silent.names)
+    assert not any("narrow surrogate" in silent.codes(n) for n in silent.names)  # scale, not σ'
+    assert all(silent.rows[n]["near"] < analysis.NEAR for n in silent.names)
     assert "no neuron fired" in silent.verdicts[silent.names[0]]
     torch.manual_seed(0)
     driven = nn.Sequential(TimeFolded(nn.Linear(16, 8)), Spiking(LIF(beta=0.9)))

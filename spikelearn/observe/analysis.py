@@ -157,6 +157,7 @@ def activity(model, x, layers=None, calls=None, run=None):
 
 PEAK_SHARE = 0.1  # "the surrogate passes gradient here": its derivative is >= 10% of its peak
 NARROW = 0.05  # too narrow: it passes gradient at < 5% as many membranes as lie near threshold
+NEAR = 0.01  # ... judged only where at least 1% of the membranes come near the threshold
 SATURATED = 0.5  # a layer is saturated when half its neurons fire at every step
 VANISHING, EXPLODING = 1e-2, 1e2  # gradient RMS relative to the output layer's
 
@@ -201,12 +202,12 @@ def _layer_health(spikes, membrane, after_reset, module):
     if dist.numel() == 0:
         return row, None, None
     d = _derivative(spike_fn, dist)
-    peak = float(_derivative(spike_fn, torch.zeros(1, dtype=dist.dtype)).max())
+    peak = float(_derivative(spike_fn, dist.new_zeros(1)).max())
     row["u_median"] = float(dist.median())
     row["near"] = float((dist.abs() <= half).float().mean())
     row["sg_mean"] = float(d.mean())
     row["sg_cover"] = float((d >= PEAK_SHARE * peak).float().mean()) if peak > 0 else 0.0
-    grid = torch.linspace(float(dist.min()), float(dist.max()), 401)
+    grid = torch.linspace(float(dist.min()), float(dist.max()), 401, device=dist.device)
     curve = (grid, _derivative(spike_fn, grid) / peak) if peak > 0 else None
     return row, dist, curve
 
@@ -228,7 +229,7 @@ def _findings(rows, names):
                     f"saturated: {r['saturated']:.0%} of neurons fire at every step; lower the input scale or raise the threshold",
                 )
             )
-        if r["near"] > 0 and r["sg_cover"] < NARROW * r["near"]:
+        if r["near"] >= NEAR and r["sg_cover"] < NARROW * r["near"]:
             found[n].append(
                 (
                     "narrow surrogate",
@@ -323,8 +324,9 @@ def diagnose(model, x, target, loss_fn=COUNT_LOSS, layers=None, calls=None, run=
     * **narrow surrogate** - the surrogate passes gradient (``σ' >= 10%`` of its peak,
       :data:`PEAK_SHARE`) at fewer than 5% as many membranes as come near the threshold
       (:data:`NARROW`): the neurons do approach the threshold, the surrogate's window misses
-      them. Relative to the near share, so membranes far from the threshold (a silent or a
-      saturated layer: a scale problem, not the surrogate's) do not trigger it. 5% is set from
+      them. Judged only where at least 1% of the membranes come near the threshold
+      (:data:`NEAR`): membranes far from it (a silent or a saturated layer) are a scale problem,
+      not the surrogate's. 5% and 1% are set from
       tutorial 15's survey (20 seeds, two CPUs): the healthy snnTorch ``atan`` and
       ``fast_sigmoid(slope=25)`` networks measure well above, ``fast_sigmoid(slope=1000)`` well
       below (the tutorial prints the figures).
