@@ -13,35 +13,20 @@ Prints the median time of each and the ratios. Run: ``make bench`` or
 """
 
 import argparse
-import statistics
-import time
 
 import snntorch as snn
 import torch
 from snntorch import surrogate as snn_surrogate
 from torch import nn
 
-from spikelearn import layers, neurons, surrogate
+from spikelearn import layers, neurons, speed, surrogate
 
 
-def compare(fns, repeats, device, warmup=2):
-    """Median wall-clock and CPU (process) time in ms of each function, run round-robin so that
-    load from other programs hits them all alike. On a shared machine trust the CPU times."""
-    for fn in fns.values():
-        for _ in range(warmup):
-            fn()
-    wall, cpu = {k: [] for k in fns}, {k: [] for k in fns}
-    for _ in range(repeats):
-        for name, fn in fns.items():
-            if device.type == "cuda":
-                torch.cuda.synchronize()
-            w, c = time.perf_counter(), time.process_time()
-            fn()
-            if device.type == "cuda":
-                torch.cuda.synchronize()
-            wall[name].append(time.perf_counter() - w)
-            cpu[name].append(time.process_time() - c)
-    return {k: (1000 * statistics.median(wall[k]), 1000 * statistics.median(cpu[k])) for k in fns}
+def compare(fns, repeats, warmup=2):
+    """Median wall-clock and CPU (process) time in ms of each function, run round-robin
+    (``spikelearn.speed.median_times``). On a shared machine trust the CPU times."""
+    wall, cpu = speed.median_times(fns, repeats=repeats, warmup=warmup)
+    return {k: (1000 * wall[k], 1000 * cpu[k]) for k in fns}
 
 
 def lif_benchmark(device, repeats, steps=25, batch=128, features=1000):
@@ -91,7 +76,7 @@ def lif_benchmark(device, repeats, steps=25, batch=128, features=1000):
         fns["spikingjelly LIFNode (multi-step, torch)"] = spikingjelly
     except ImportError:
         pass
-    return compare(fns, repeats, device)
+    return compare(fns, repeats)
 
 
 def conv_snn(size=28):
@@ -129,7 +114,7 @@ def conv_benchmark(device, repeats, size=28, steps=10, batch=64):
         "single-step (loop over t)": train_step(layers.step_by_step),
         "multi-step (TimeFolded + fused)": train_step(nn.Module.__call__),
     }
-    return compare(fns, repeats, device)
+    return compare(fns, repeats)
 
 
 def report(title, results, baseline):

@@ -49,7 +49,7 @@ def recurrent_benchmark(device, repeats, steps=25, batch=128, features=256):
         "spikelearn RLIF step loop": loop(ours),
         "spikelearn RLIF.multi_step (fused)": fused,
     }
-    return compare(fns, repeats, device)
+    return compare(fns, repeats)
 
 
 def main():

@@ -24,10 +24,8 @@ import argparse
 import json
 import math
 import resource
-import statistics
 import subprocess
 import sys
-import time
 
 import torch
 from torch import nn
@@ -95,6 +93,8 @@ def spikingjelly_resnet(args):
 
 def worker(args):
     """Run in a fresh process: build one framework's net, time training steps, report JSON."""
+    from spikelearn import speed  # timing only: imports torch, nothing of either network
+
     torch.manual_seed(0)
     torch.set_num_threads(args.threads) if args.threads else None
     device = torch.device(args.device)
@@ -122,25 +122,15 @@ def worker(args):
     before = rss_mb()
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats()
-    wall, cpu = [], []
-    for i in range(3 + args.repeats):
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        w, c = time.perf_counter(), time.process_time()
-        step()
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        if i >= 3:
-            wall.append(time.perf_counter() - w)
-            cpu.append(time.process_time() - c)
+    wall, cpu = speed.median_times({"step": step}, repeats=args.repeats, warmup=3)
     if device.type == "cuda":
         peak = torch.cuda.max_memory_allocated() / 2**20
     else:
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - before
     params = sum(p.numel() for p in net.parameters())
     result = {
-        "wall_ms": 1000 * statistics.median(wall),
-        "cpu_ms": 1000 * statistics.median(cpu),
+        "wall_ms": 1000 * wall["step"],
+        "cpu_ms": 1000 * cpu["step"],
         "peak_mb": peak,
         "params": params,
     }

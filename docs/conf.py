@@ -6,8 +6,9 @@ from pathlib import Path
 HERE = Path(__file__).parent
 ROOT = HERE.parent
 
-# The tutorials live in ../tutorials (where learners open them); copy them in for the build,
-# with their figures, so a notebook's relative link `figures/NAME.png` works in JupyterLab and here.
+# The tutorials live in ../tutorials (where learners open them); copy them in for the build. Their
+# diagrams are embedded in them (.ci/tidy_notebooks.py); the figures folder comes along for a
+# notebook whose relative `figures/NAME.png` link has not been embedded yet.
 _dst = HERE / "tutorials"
 shutil.rmtree(_dst, ignore_errors=True)
 _dst.mkdir()
@@ -57,13 +58,62 @@ def _write_api_pages():
 
 _write_api_pages()
 
+
+# Slides: every tutorial's *student* edition (no solutions on the projector) as a reveal.js deck,
+# by nbconvert's SlidesExporter: each "#"-heading Markdown cell opens a slide, every other cell is a
+# sub-slide below it (the install cell is skipped), long cells scroll. They land in the built site
+# as slides/NN_topic.slides.html (docs/course.md links them). The build needs no network; the
+# decks load reveal.js (4.0.2) from the unpkg CDN when opened, like MathJax: offline, unpack
+# `npm pack reveal.js@4.0.2` somewhere and build with SPIKELEARN_REVEAL_PREFIX=that/package.
+def _write_slides():
+    import os
+
+    from nbconvert.exporters import SlidesExporter
+
+    from spikelearn.teaching import course
+
+    out = HERE / "_slides" / "slides"
+    shutil.rmtree(out.parent, ignore_errors=True)
+    out.mkdir(parents=True)
+    exporter = SlidesExporter(
+        reveal_scroll=True, exclude_input_prompt=True, exclude_output_prompt=True
+    )
+    prefix = os.environ.get("SPIKELEARN_REVEAL_PREFIX")
+    if prefix:
+        exporter.reveal_url_prefix = prefix
+    for path in sorted((ROOT / "tutorials").glob("[0-9][0-9]_*.ipynb")):
+        nb = course.student_edition(path)
+        for cell in nb.cells:
+            if cell.cell_type == "code" and "google.colab" in cell.source:
+                kind = "skip"  # the Colab install cell
+            elif cell.cell_type == "markdown" and cell.source.lstrip().startswith("#"):
+                kind = "slide"
+            else:
+                kind = "subslide"
+            cell.metadata["slideshow"] = {"slide_type": kind}
+        nb.cells[0].metadata["slideshow"] = {"slide_type": "slide"}  # badges, title, objectives
+        body, _ = exporter.from_notebook_node(nb)
+        (out / f"{path.stem}.slides.html").write_text(body, encoding="utf-8")
+    shutil.copytree(ROOT / "tutorials" / "figures", out / "figures")
+
+
+_write_slides()
+html_extra_path = ["_slides"]  # copied into the site as is: _build/html/slides/...
+
 project = "spikelearn"  # the import name; the distribution is pyproject's [project] name
 author = "the spikelearn developers"
 copyright = "2026, the spikelearn developers"
 
-# Formulas are typeset by MathJax, which the built pages load from a CDN (jsDelivr) at view time:
-# the docs build offline, but read offline they show the LaTeX source (docs/developers.md).
-extensions = ["myst_nb", "sphinx.ext.autodoc", "sphinx.ext.napoleon", "sphinx.ext.mathjax"]
+# Formulas are typeset by MathJax 3 from the built pages' own _static/mathjax (the package
+# sphinx-mathjax-offline copies it there and points mathjax_path at it): no CDN, so the pages
+# render their formulas offline too (tests/test_docs_browser.py checks, with the network off).
+extensions = [
+    "myst_nb",
+    "sphinx.ext.autodoc",
+    "sphinx.ext.napoleon",
+    "sphinx.ext.mathjax",
+    "sphinx-mathjax-offline",
+]
 nb_execution_mode = "off"  # render the outputs committed with each notebook; nbval checks them
 nb_merge_streams = True
 myst_enable_extensions = ["dollarmath", "amsmath", "deflist"]  # deflist: the glossary

@@ -1,8 +1,9 @@
 """Draw the tutorials' diagrams with matplotlib: ``python docs/make_figures.py [OUT_DIR]``.
 
-Writes one PNG per diagram into ``OUT_DIR`` (default ``tutorials/figures``), where the notebooks
-show them with relative links such as ``![...](figures/rc_circuit.png)``; ``docs/conf.py``
-copies the folder next to the tutorials for the Sphinx build. No network, no data, no torch:
+Writes one PNG per diagram into ``OUT_DIR`` (default ``tutorials/figures``); then
+``.ci/tidy_notebooks.py`` embeds each in the notebooks that show it (written there as
+``![...](figures/rc_circuit.png)``), so a notebook opened alone still has its diagrams. No
+network, no data, no torch:
 every number drawn is computed here with numpy from the equations the library implements
 (``spikelearn.neurons``, ``norm``, ``ttfs``, ``conversion``; see ``docs/methods.md``).
 
@@ -17,6 +18,7 @@ file                               shows                                        
 ``conversion_pipeline.png``        ANN-to-SNN conversion, step by step                         11
 ``recurrent_adaptive_neuron.png``  a recurrent ALIF neuron: leak, recurrence, adaptation       12
 ``three_factor_rule.png``          BPTT's stored steps vs the three-factor rule, online        14
+``sew_block.png``                  tdBN's block vs SEW's: where the neuron sits                16
 =================================  ==========================================================  ========
 """
 
@@ -513,6 +515,48 @@ def tdbn_residual_block(out_dir):
     return save(fig, out_dir, "tdbn_residual_block.png")
 
 
+def _block_row(ax, y, label, steps, join, after, note):
+    """One residual block in a row: input, branch boxes, the join, what follows, output."""
+    w, h, ys = 1.05, 0.7, y - 1.05
+    ax.text(0.2, y + 0.75, label, ha="left", va="center", fontsize=12, fontweight="bold")
+    ax.text(0.45, y, "$s$", ha="center", va="center", fontsize=14)
+    arrow(ax, (0.62, y), (steps[0][0] - w / 2, y))
+    xs = [x for x, _, _ in steps]
+    for (x, text, fill), nxt in zip(steps, xs[1:] + [8.6], strict=True):
+        box(ax, x, y, w, h, text, fill, fontsize=10)
+        arrow(ax, (x + w / 2, y), (nxt - (w / 2 if nxt != 8.6 else 0.3), y))
+    ax.add_patch(Circle((8.6, y), 0.3, fc="white", ec=INK, lw=1.5))
+    ax.text(8.6, y, join, ha="center", va="center", fontsize=12 if len(join) < 2 else 9)
+    line(ax, [(0.95, y), (0.95, ys), (8.6, ys)])
+    arrow(ax, (8.6, ys), (8.6, y - 0.3))
+    ax.text(4.5, ys + 0.08, "shortcut: the input spikes $s$", ha="center", va="bottom",
+            fontsize=9.5, color=MUTED)  # fmt: skip
+    x_out = 8.9
+    if after:
+        arrow(ax, (8.9, y), (9.45, y))
+        box(ax, 9.95, y, w, h, after, FILL["neuron"], fontsize=10)
+        x_out = 10.48
+    arrow(ax, (x_out, y), (11.2, y))
+    ax.text(11.45, y, "$o$", ha="center", va="center", fontsize=14)
+    ax.text(11.9, y - 0.05, note, ha="left", va="center", fontsize=10, color=MUTED)
+
+
+def sew_block(out_dir):
+    fig, ax = canvas(15.5, 5.6)
+    conv, norm_, lif = FILL["linear"], FILL["norm"], FILL["neuron"]
+    plain = [(2.0, "conv", conv), (3.3, "norm", norm_), (4.6, "LIF", lif), (5.9, "conv", conv),
+             (7.2, "norm", norm_)]  # fmt: skip
+    _block_row(ax, 4.3, "tdBN's block (tutorial 08)", plain, "+", "LIF",
+               "$o = \\mathrm{LIF}(F(s) + s)$\nsilent $F$: $o = \\mathrm{LIF}(s) \\neq s$")  # fmt: skip
+    sew = [(2.0, "conv", conv), (3.15, "norm", norm_), (4.3, "LIF", lif), (5.45, "conv", conv),
+           (6.6, "norm", norm_), (7.75, "LIF", lif)]  # fmt: skip
+    _block_row(ax, 1.75, "SEW's block (Fang et al. 2021)", sew, "$g$", None,
+               "$o = g(a, s)$, $a = \\mathrm{LIF}(F(s))$\nsilent $F$: $a = 0$, $o = s$ (ADD, IAND)")  # fmt: skip
+    ax.text(0.2, 0.15, "$g$:  ADD $a + s$   ·   AND $a \\cdot s$   ·   IAND $(1 - a)\\cdot s$",
+            fontsize=11)  # fmt: skip
+    return save(fig, out_dir, "sew_block.png")
+
+
 # --- 5. TTFS windows and the B1 neuron (tutorial 09) ---------------------------------------
 
 
@@ -862,6 +906,7 @@ FIGURES = {
     "conversion_pipeline.png": conversion_pipeline,
     "recurrent_adaptive_neuron.png": recurrent_adaptive_neuron,
     "three_factor_rule.png": three_factor_rule,
+    "sew_block.png": sew_block,
 }
 
 

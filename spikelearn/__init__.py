@@ -4,14 +4,18 @@ The package is a stack of layers, one folder each, in the order of the course (b
 :data:`LAYERS`. A module may import only from its own layer or the layers below it, so the tree
 reads as the architecture (``docs/developers.md``; ``tests/test_package.py`` checks it).
 
-Every module is reachable by its short name, ``from spikelearn import neurons`` or
-``spikelearn.neurons.LIF``, whatever folder holds it: the short names are read from the folders
-themselves (:data:`MODULES`; the one list of modules is the tree), and a module is imported the
-first time it is used, through the module ``__getattr__`` of PEP 562, so ``import spikelearn``
-stays quick.
+Every module is reachable by its short name, ``from spikelearn import neurons``,
+``spikelearn.neurons.LIF`` or ``from spikelearn.neurons import LIF``, whatever folder holds it:
+the short names are read from the folders themselves (:data:`MODULES`; the one list of modules
+is the tree), and a module is imported the first time it is used, through the module
+``__getattr__`` of PEP 562 (and, for ``import spikelearn.neurons``, an import finder that gives
+the same module object), so ``import spikelearn`` stays quick.
 """
 
 import importlib
+import importlib.abc
+import importlib.util
+import sys
 from pathlib import Path
 
 __version__ = "0.1.0"  # the one version source: pyproject.toml reads it (setuptools dynamic)
@@ -23,12 +27,13 @@ LAYERS = (
     "cells",  # one neuron: charge, fire, reset; surrogate gradients; spike codes (01-03, 12)
     "networks",  # layers over time, the model walker, normalisation, models, training, data (04-08)
     "observe",  # monitors, gradients, plots and widgets: looking inside any spiking network
-    "deep",  # deep SNNs beyond the basics: ANN-to-SNN conversion (11)
+    "deep",  # deep SNNs beyond the basics: conversion (11); TET, attention, lighter BPTT (16)
     "hardware",  # quantisation, integer-only inference, operation counts, NIR export (10)
     "timing",  # time-to-first-spike coding and its exact simulation (09)
     "temporal",  # tasks in time, event-camera data and its datasets (12-13)
     "learning",  # local and online learning rules: STDP, e-prop, OTTT (14)
     "teaching",  # what the notebooks share: asserted claims, notebook helpers
+    "recipes",  # the papers' networks on the real datasets, one command, one CPU or many GPUs
 )
 
 
@@ -43,6 +48,27 @@ def _modules():
 
 
 MODULES = _modules()
+
+
+class _ShortName(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """``import spikelearn.neurons`` is ``spikelearn.cells.neurons``: the same module object."""
+
+    def find_spec(self, fullname, path=None, target=None):
+        package, _, short = fullname.partition(".")
+        if package == __name__ and short in MODULES:
+            return importlib.util.spec_from_loader(fullname, self)
+        return None
+
+    def create_module(self, spec):
+        module = importlib.import_module(f"{__name__}.{MODULES[spec.name.partition('.')[2]]}")
+        spec.loader_state = module.__spec__  # the import machinery sets __spec__ to the alias's
+        return module
+
+    def exec_module(self, module):
+        module.__spec__ = module.__spec__.loader_state  # it ran when its own name was imported
+
+
+sys.meta_path.append(_ShortName())
 
 
 def __getattr__(name):

@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from spikelearn import neurons, surrogate
+from spikelearn import adaptive, neurons, surrogate
 from spikelearn.cells.adaptive import ALIF, decay, heterogeneous_beta
 
 
@@ -18,8 +18,10 @@ def by_hand(xs, beta, rho, beta_a, b0, reset):
         a = rho * a + o
         if reset == "subtract":
             u = beta * u + x - r * b0
-        elif reset == "zero":
+        elif reset in ("zero", "zero_before"):
             u = beta * u * (1 - r) + x
+        elif reset == "zero_after":
+            u = (beta * u + x) * (1 - r)
         else:
             u = beta * u + x
         o = 1.0 if u - (b0 + beta_a * a) > 0 else 0.0
@@ -27,7 +29,7 @@ def by_hand(xs, beta, rho, beta_a, b0, reset):
     return out
 
 
-@pytest.mark.parametrize("reset", neurons.RESETS)
+@pytest.mark.parametrize("reset", [*neurons.RESETS, "zero"])
 def test_alif_follows_its_equations(reset):
     xs = [0.7, 0.9, 0.2, 1.4, 0.0, 0.6, 2.0, 0.3, 0.8, 1.1, 0.0, 0.0, 1.7]
     # values exact in float32, so the float32-stored parameters equal the hand floats
@@ -115,3 +117,68 @@ def test_bad_arguments_are_named():
         heterogeneous_beta(3, tau_min=10, tau_max=5)
     with pytest.raises(ValueError, match="a must have the shape of input_"):
         ALIF(0.9, 0.9)(torch.zeros(2, 3), None, torch.zeros(3))
+
+
+# ---- PLIF (Fang et al. 2021) ---------------------------------------------------------------
+
+
+def _plif_by_hand(x_seq, w, spike, decay_input=True, threshold=1.0):
+    """The paper's PLIF, written out: hard reset to 0, then H = V + k·(X - V), k = sigmoid(w)."""
+    k = 1 / (1 + torch.exp(-w))
+    mem, out, mems = torch.zeros_like(x_seq[0]), [], []
+    for x in x_seq:
+        reset = (mem > threshold).float()  # fired last step (detached: a comparison)
+        mem = mem * (1 - reset)
+        mem = mem + k * (x - mem) if decay_input else (1 - k) * mem + x
+        out.append(spike(mem - threshold))
+        mems.append(mem)
+    return torch.stack(out), torch.stack(mems)
+
+
+@pytest.mark.parametrize("decay_input", [True, False])
+def test_plif_against_the_paper_written_here(decay_input):
+    torch.manual_seed(0)
+    x = torch.rand(12, 3, 5) * 3
+    plif = adaptive.PLIF(beta=0.7, decay_input=decay_input)
+    assert float(plif.tau) == pytest.approx(1 / 0.3) and float(plif.beta) == pytest.approx(0.7)
+    spk, mem = plif.multi_step(x)
+    w = plif.w.detach().clone().requires_grad_()
+    spk_ref, mem_ref = _plif_by_hand(x, w, plif.spike_grad, decay_input)
+    torch.testing.assert_close(mem, mem_ref)
+    assert torch.equal(spk, spk_ref) and 0 < float(spk.detach().mean()) < 1
+    (spk.sum() + mem.sum()).backward()
+    (spk_ref.sum() + mem_ref.sum()).backward()
+    torch.testing.assert_close(plif.w.grad, w.grad)  # one learnable time constant per layer
+    assert plif.w.numel() == 1 and float(plif.w.grad) != 0
+
+
+def test_plif_without_input_decay_is_a_lif_with_beta_sigmoid_minus_w():
+    torch.manual_seed(0)
+    x = torch.rand(10, 4, 6) * 2
+    plif = adaptive.PLIF(beta=0.8, decay_input=False, reset_mechanism="subtract")
+    lif = neurons.LIF(beta=float(plif.beta), reset_mechanism="subtract")
+    for a, b in zip(plif.multi_step(x), lif.multi_step(x), strict=True):
+        torch.testing.assert_close(a, b)
+
+
+def test_plif_layers_learn_their_own_tau():
+    from spikelearn import models
+
+    torch.manual_seed(0)
+    net = models.spiking_mlp(8, num_classes=2, hidden=16, depth=3, neuron="plif", beta=0.5)
+    cells = [m for m in net.modules() if isinstance(m, adaptive.PLIF)]
+    assert len(cells) == 3 and all(c.reset_mechanism == "zero_before" for c in cells)
+    opt = torch.optim.Adam(net.parameters(), lr=0.05)
+    x, y = torch.rand(6, 32, 8) * 2, torch.randint(0, 2, (32,))
+    for _ in range(10):
+        loss = torch.nn.functional.cross_entropy(net(x).sum(0), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    taus = [float(c.tau) for c in cells]
+    assert all(abs(t - 2.0) > 1e-3 for t in taus) and len(set(taus)) == 3
+
+
+def test_plif_bad_input():
+    with pytest.raises(ValueError, match=r"beta must be in \(0, 1\), got 1"):
+        adaptive.PLIF(beta=1.0)

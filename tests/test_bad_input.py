@@ -12,9 +12,13 @@ from torch import nn  # noqa: E402
 from spikelearn import (  # noqa: E402
     adaptive,
     analysis,
+    attention,
+    catalog,
     claims,
     conversion,
     cost,
+    course,
+    distributed,
     encoding,
     event_datasets,
     events,
@@ -22,26 +26,43 @@ from spikelearn import (  # noqa: E402
     integer,
     layers,
     leak_aware,
+    loaders,
     memory,
+    memory_saving,
     models,
     monitors,
+    neuron,
     neurons,
     norm,
     online,
     plasticity,
     plot,
     quant,
+    recompute,
     recurrent,
+    relu_nets,
+    resume,
+    run,
+    speed,
     surrogate,
     tasks,
+    tet,
     training,
     ttfs,
     ttfs_mapping,
     ttfs_simulation,
+    walk,
 )
 
 x2 = torch.rand(4, 3)
 seq = torch.rand(5, 4, 3)
+
+
+class leak_aware_seq(nn.Module):  # noqa: N801 - a neuron with only a multi_step, no one-step call
+    def multi_step(self, x_seq):
+        return x_seq, x_seq
+
+
 mlp = nn.Sequential(layers.TimeFolded(nn.Linear(3, 2)), layers.Spiking(neurons.LIF(0.9)))
 relu = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2))
 
@@ -53,6 +74,16 @@ CASES = {
         r"beta must be in \[0, 1\], got 1.5",
     ),
     "ALIF beta": (lambda: adaptive.ALIF(1.5, 0.9), ValueError, "beta must be in"),
+    "course.grade submissions": (
+        lambda: course.grade("/tmp/spikelearn-bad-input-no-such-folder"),
+        ValueError,
+        "submissions must be a folder of student folders",
+    ),
+    "course.student_edition notebook": (
+        lambda: course.student_edition(42),
+        TypeError,
+        "notebook must be a path or a notebook node, got int",
+    ),
     "delayed_digits delay": (
         lambda: tasks.delayed_digits(delay=-1),
         ValueError,
@@ -62,6 +93,55 @@ CASES = {
         lambda: events.to_frames(torch.zeros(3).numpy(), (8, 8, 2), time_window=10),
         TypeError,
         "events must be a structured numpy array",
+    ),
+    "make_events fractional t": (
+        lambda: events.make_events([0, 1], [0, 0], [0, 2.5], [0, 1]),
+        ValueError,
+        r"t must hold whole numbers \(microseconds\), got 2.5 at index 1",
+    ),
+    "make_events x beyond int16": (
+        lambda: events.make_events([40000], [0], [0], [0]),
+        ValueError,
+        r"x must be in \[0, 32767\], got values 40000 to 40000",
+    ),
+    "event_digits dt=0": (
+        lambda: events.event_digits(dt=0),
+        ValueError,
+        "dt must be an integer >= 1, got 0",
+    ),
+    "event_digits dt=-1000": (
+        lambda: events.event_digits(dt=-1000),
+        ValueError,
+        "dt must be an integer >= 1, got -1000",
+    ),
+    "event_digits dt=0.5": (
+        lambda: events.event_digits(dt=0.5),
+        TypeError,
+        "dt must be an integer, got float 0.5",
+    ),
+    "to_frames end_time before start_time": (
+        lambda: events.to_frames(
+            events.make_events([0], [0], [5], [0]), (8, 8, 2), 10, start_time=100, end_time=50
+        ),
+        ValueError,
+        r"end_time must be >= the start time t0 = 100 \(start_time\), got 50",
+    ),
+    "time_surface 2-D times": (
+        lambda: events.time_surface(
+            events.make_events([0], [0], [5], [0]), (8, 8, 2), 10.0, [[1, 2], [3, 4]]
+        ),
+        ValueError,
+        r"times must be one time or a 1-D sequence of finite times, got int64 values of shape \(2, 2\)",
+    ),
+    "pad numpy samples": (
+        lambda: events.pad([torch.zeros(2, 3).numpy()]),
+        TypeError,
+        r"samples\[0\] must be a torch.Tensor, got ndarray",
+    ),
+    "event_datasets.fetch name": (
+        lambda: event_datasets.fetch("mnist", "train.zip", root="/tmp/spikelearn-bad-input"),
+        ValueError,
+        "name must be one of 'nmnist', 'shd', 'cifar10_dvs', got 'mnist'",
     ),
     "NMNIST split": (
         lambda: event_datasets.NMNIST(root="/tmp/spikelearn-bad-input", split="bogus"),
@@ -81,6 +161,36 @@ CASES = {
         lambda: plasticity.STDP(a_plus=-1),
         ValueError,
         r"a_plus must be in \[0, inf\)",
+    ),
+    "measure_window w outside the bounds": (
+        lambda: plasticity.measure_window(plasticity.STDP(), [1, 2], w=5),
+        ValueError,
+        r"w must be in \[0, 1\], got 5",
+    ),
+    "STDP.window str": (
+        lambda: plasticity.STDP().window("a"),
+        TypeError,
+        "delta_t must be a number, a sequence of numbers or a tensor, got str 'a'",
+    ),
+    "run_stdp weight inputs": (
+        lambda: plasticity.run_stdp(neurons.LIF(0.9), torch.ones(2, 4), seq, plasticity.STDP()),
+        ValueError,
+        r"weight must have shape \(n_post, n_pre\) with n_pre = 3 inputs .* got \(2, 4\)",
+    ),
+    "run_stdp pre_seq 1-D": (
+        lambda: plasticity.run_stdp(neurons.LIF(0.9), x2, torch.ones(5), plasticity.STDP()),
+        ValueError,
+        r"pre_seq must have 2 to 3 dimensions, got shape \(5,\)",
+    ),
+    "eligibility_trace T": (
+        lambda: online.eligibility_trace(neurons.LIF(0.9), seq[:1], torch.rand(5, 4, 2)),
+        ValueError,
+        r"pre_seq and mem_seq must share \[T, B\], got \(1, 4, 3\) and \(5, 4, 2\)",
+    ),
+    "eligibility_trace B": (
+        lambda: online.eligibility_trace(neurons.LIF(0.9), seq[:, :1], torch.rand(5, 4, 2)),
+        ValueError,
+        r"pre_seq and mem_seq must share \[T, B\], got \(5, 1, 3\) and \(5, 4, 2\)",
     ),
     "presynaptic_trace beta": (
         lambda: online.presynaptic_trace(seq, 1.5),
@@ -197,20 +307,134 @@ CASES = {
         TypeError,
         "neuron must have a multi_step",
     ),
-    "unwrapped model": (
-        lambda: layers.unwrapped(nn.Linear(2, 2)),
+    "neuron state without mem last": (
+        lambda: type("Bad", (neuron.Neuron,), {"state": ("mem", "syn")}),
+        TypeError,
+        "Bad.state must end with 'mem'",
+    ),
+    "neuron charge with an inherited kernel": (
+        lambda: type("Bad", (neurons.LIF,), {"charge": lambda self, x, mem: x}),
+        TypeError,
+        "Bad writes its own charge\\(\\) but would inherit the fused kernel lif",
+    ),
+    "neuron state by an unknown name": (
+        lambda: neurons.LIF(0.9)(x2, syn=x2),
+        TypeError,
+        r"LIF has the state \(mem\), got syn",
+    ),
+    "neuron too many states": (
+        lambda: neurons.LIF(0.9)(x2, x2, x2),
+        TypeError,
+        r"LIF takes the state \(mem\), got 2 state tensors",
+    ),
+    # the neuron core (issue 19): checks every neuron gets from the base
+    "RLIF V nan": (
+        lambda: recurrent.RLIF(0.9, V=float("nan"), all_to_all=False),
+        ValueError,
+        r"V must be in \(-inf, inf\), got nan",
+    ),
+    "RLIF features": (
+        lambda: recurrent.RLIF(0.9, linear_features=5)(x2),
+        ValueError,
+        r"input_ must have 5 features in its last dimension \(linear_features\), got shape \(4, 3\)",
+    ),
+    "RLIF V per neuron": (
+        lambda: recurrent.RLIF(0.9, V=torch.ones(5), all_to_all=False)(x2),
+        ValueError,
+        r"V has shape \(5,\), which does not broadcast to input_'s shape \(4, 3\)",
+    ),
+    "RLIF even kernel": (
+        lambda: recurrent.RLIF(0.9, conv2d_channels=2, kernel_size=2),
+        ValueError,
+        "kernel_size must be odd",
+    ),
+    "RLIF conv channels": (
+        lambda: recurrent.RLIF(0.9, conv2d_channels=2, kernel_size=3).multi_step(
+            seq[:, :, :, None, None]
+        ),
+        ValueError,
+        r"x_seq\[0\] must be \[B, 2, H, W\] \(conv2d_channels\), got shape \(4, 3, 1, 1\)",
+    ),
+    "heterogeneous_beta tau_max inf": (
+        lambda: adaptive.heterogeneous_beta(5, tau_max=float("inf")),
+        ValueError,
+        r"tau_max must be in \[2, inf\), got inf",
+    ),
+    "RSynaptic no steps": (
+        lambda: recurrent.RSynaptic(0.5, 0.9, linear_features=3).multi_step(seq[:0]),
+        ValueError,
+        r"x_seq must have at least one time step",
+    ),
+    "ALIF no steps": (
+        lambda: adaptive.ALIF(0.9, 0.9).multi_step(seq[:0]),
+        ValueError,
+        r"x_seq must have at least one time step",
+    ),
+    "ALIF state shape": (
+        lambda: adaptive.ALIF(0.9, 0.9)(x2, torch.zeros(4, 2)),
+        ValueError,
+        r"spk must have the shape of input_ \(4, 3\), got \(4, 2\)",
+    ),
+    "truncated_bptt not a neuron": (
+        lambda: recurrent.truncated_bptt(nn.Linear(3, 3), seq, 2),
+        TypeError,
+        "neuron must be a spikelearn neuron, got Linear",
+    ),
+    # recipes (issue 23)
+    "catalog.get unknown recipe": (
+        lambda: catalog.get("nope"),
+        ValueError,
+        "unknown recipe 'nope'; the recipes are: tdbn-resnet19-cifar10-t2",
+    ),
+    "distributed.setup device": (
+        lambda: distributed.setup(device="tpu"),
+        ValueError,
+        "device must be one of auto, cpu, cuda, got 'tpu'",
+    ),
+    "loaders.load unknown dataset": (
+        lambda: loaders.load("imagenet", "/nonexistent", 4),
+        ValueError,
+        "name must be one of .*got 'imagenet'",
+    ),
+    "loaders.augment negative padding": (
+        lambda: loaders.augment(torch.rand(2, 3, 8, 8), padding=-1),
+        ValueError,
+        "padding must be an integer >= 0, got -1",
+    ),
+    "recompute.Recomputed segments": (
+        lambda: recompute.Recomputed(nn.Sequential(nn.ReLU(), nn.ReLU()), segments=3),
+        ValueError,
+        r"segments must be in \[1, 2\]",
+    ),
+    "resume.load missing": (
+        lambda: resume.load("/nonexistent/checkpoint.pt"),
+        FileNotFoundError,
+        "no checkpoint at /nonexistent/checkpoint.pt",
+    ),
+    "run.configure T": (
+        lambda: run.train(run.parser().parse_args(["nmnist", "--time-steps", "0"])),
+        ValueError,
+        "time.steps",
+    ),
+    "walk.chain model": (
+        lambda: walk.chain(nn.Linear(2, 2), (nn.Linear,), "export"),
         TypeError,
         "model must be an nn.Sequential",
     ),
-    "unwrapped layer": (
-        lambda: layers.unwrapped(nn.Sequential(nn.ReLU())),
+    "walk.chain layer": (
+        lambda: walk.chain(nn.Sequential(nn.ReLU()), (nn.ReLU,), "export"),
         TypeError,
         "model layers must be TimeFolded or Spiking, got ReLU at index 0",
     ),
-    "step_by_step model": (
-        lambda: layers.step_by_step(nn.Linear(3, 2), seq),
+    "walk.require subclass": (
+        lambda: walk.require(walk.walk(nn.Sequential(nn.Bilinear(2, 2, 2)))[0], (nn.Linear,), "x"),
         TypeError,
-        "model must be an nn.Sequential",
+        "x supports Linear; got Bilinear at '0'",
+    ),
+    "step_by_step neuron without a step": (
+        lambda: layers.step_by_step(layers.Spiking(leak_aware_seq()), seq),
+        TypeError,
+        "step_by_step runs spikelearn neurons one step at a time",
     ),
     # models
     "spiking_mlp images": (
@@ -419,6 +643,27 @@ CASES = {
         ValueError,
         "num_steps must be an integer >= 1, got 0",
     ),
+    "fit scheduler": (
+        lambda: training.fit(mlp, [(x2, x2)], epochs=1, num_steps=1, scheduler="step"),
+        ValueError,
+        "scheduler must be one of 'cosine', got 'step'",
+    ),
+    "train_ann activity_penalty": (
+        lambda: relu_nets.train_ann(relu, [(x2, x2)], epochs=1, activity_penalty=float("nan")),
+        ValueError,
+        r"activity_penalty must be in \[0, inf\), got nan",
+    ),
+    "relu_outputs model": (
+        lambda: relu_nets.relu_outputs("net", x2),
+        TypeError,
+        "model must be a torch.nn.Module, got str",
+    ),
+    # speed
+    "median_times fns": (
+        lambda: speed.median_times({"step": "not a function"}),
+        TypeError,
+        r"fns\['step'\] must be callable, got str",
+    ),
     # plot
     "plot.membrane 0-D": (
         lambda: plot.membrane(torch.tensor(1.0)),
@@ -469,6 +714,57 @@ CASES = {
         lambda: online.recurrent_eprop_vs_bptt(rec_scale=-1),
         ValueError,
         r"rec_scale must be in \[0, inf\), got -1",
+    ),
+    "memory.saved_bytes hooks": (
+        lambda: memory.saved_bytes(lambda: None, hooks=print),
+        TypeError,
+        "hooks must be a torch.autograd.graph.saved_tensors_hooks, got builtin_function_or_method",
+    ),
+    # SEW, TET, spiking self-attention, lighter BPTT
+    "adaptive.PLIF beta": (
+        lambda: adaptive.PLIF(beta=0.0),
+        ValueError,
+        r"beta must be in \(0, 1\), got 0",
+    ),
+    "models.SEWBlock connection": (
+        lambda: models.SEWBlock(4, 4, connection="xor"),
+        ValueError,
+        "connection must be one of 'add', 'and', 'iand', got 'xor'",
+    ),
+    "models.spiking_resnet block": (
+        lambda: models.spiking_resnet(block="sew2"),
+        ValueError,
+        "block must be one of 'basic', 'sew', got 'sew2'",
+    ),
+    "tet.tet_loss lamb": (
+        lambda: tet.tet_loss(lamb=-0.1),
+        ValueError,
+        r"lamb must be in \[0, 1\], got -0.1",
+    ),
+    "tet.tet_loss output 2-D": (
+        lambda: tet.tet_loss()(x2, torch.zeros(4, dtype=torch.long)),
+        ValueError,
+        r"output must have >= 3 dimensions, got shape \(4, 3\)",
+    ),
+    "attention heads": (
+        lambda: attention.SpikingSelfAttention(6, heads=4),
+        ValueError,
+        r"dim must be divisible by heads \(4\), got 6",
+    ),
+    "attention.spiking_transformer depth": (
+        lambda: attention.spiking_transformer(depth=0),
+        ValueError,
+        "depth must be an integer >= 1, got 0",
+    ),
+    "memory_saving segment": (
+        lambda: memory_saving.checkpoint_through_time(mlp, seq, segment=2.5),
+        TypeError,
+        "segment must be an integer, got float 2.5",
+    ),
+    "memory_saving model": (
+        lambda: memory_saving.checkpoint_through_time(print, seq, 2),
+        TypeError,
+        "model must be a torch.nn.Module, got builtin_function_or_method",
     ),
     "plot.depth_curve 2-D": (
         lambda: plot.depth_curve(torch.rand(3, 4)),

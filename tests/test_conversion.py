@@ -191,6 +191,20 @@ def test_converted_resnet_rates_approach_the_ann_as_steps_grow():
     assert (rate - (ann[3](stem) / lam[2]).clamp(max=1)).abs().mean() < 0.02
 
 
+def test_relu_vgg_layout_and_pooling():
+    net = conversion.relu_vgg(in_channels=3, layout=((4, 4), (8,)), hidden=16, image_size=8)
+    kinds = [type(m).__name__ for m in net]
+    assert kinds.count("Conv2d") == 3 and kinds.count("BatchNorm2d") == 3
+    assert kinds.count("MaxPool2d") == 2 and kinds[-3:] == ["Linear", "ReLU", "Linear"]
+    assert net(torch.rand(5, 3, 8, 8)).shape == (5, 10)
+    avg = conversion.relu_vgg(in_channels=1, layout=((4,),), image_size=4, pool="avg")
+    assert any(isinstance(m, nn.AvgPool2d) for m in avg)
+    with pytest.raises(ValueError, match="pool"):
+        conversion.relu_vgg(pool="min")
+    with pytest.raises(ValueError, match="layout"):
+        conversion.relu_vgg(layout=((4, 0),))
+
+
 def test_bad_residual_input_is_rejected():
     with pytest.raises(ValueError, match="cout"):
         conversion.ReLUBasicBlock(4, 0)

@@ -115,6 +115,40 @@ def test_loaders_are_seeded():
     assert torch.equal(next(iter(test_loader))[1], test.tensors[1])
 
 
+def test_tensor_loader_replays_the_randperm_loop_and_reshuffles_every_pass():
+    x, y = torch.rand(10, 3), torch.arange(10)
+    loader = datasets.TensorLoader(x, y, batch_size=4, seed=5)
+    g = torch.Generator().manual_seed(5)  # the loop it stands for
+    for _ in range(3):  # three passes (epochs)
+        expected = [(x[idx], y[idx]) for idx in torch.randperm(10, generator=g).split(4)]
+        got = list(loader)
+        assert [len(b) for b, _ in got] == [4, 4, 2] and len(loader) == 3
+        assert all(
+            torch.equal(a, c) and torch.equal(b, d)
+            for (a, b), (c, d) in zip(got, expected, strict=True)
+        )
+    orders = [torch.cat([b for _, b in datasets.TensorLoader(x, y, 4, seed=5)]) for _ in range(2)]
+    assert torch.equal(orders[0], orders[1])  # a new loader with the same seed replays
+    assert sorted(orders[0].tolist()) == list(range(10))  # every sample once per pass
+    assert not torch.equal(torch.cat([b for _, b in loader]), orders[0])  # a later pass differs
+
+
+def test_tensor_loader_bad_input():
+    x, y = torch.rand(4, 3), torch.arange(4)
+    with pytest.raises(TypeError, match="x must be a torch.Tensor, got list"):
+        datasets.TensorLoader([1, 2], y)
+    with pytest.raises(ValueError, match="y must have a first .* got a 0-dim tensor"):
+        datasets.TensorLoader(x, torch.tensor(1))
+    with pytest.raises(ValueError, match="same number .* got 4 and 3"):
+        datasets.TensorLoader(x, y[:3])
+    with pytest.raises(ValueError, match="got 0 and 0"):
+        datasets.TensorLoader(x[:0], y[:0])
+    with pytest.raises(ValueError, match="batch_size must be an integer >= 1, got 0"):
+        datasets.TensorLoader(x, y, batch_size=0)
+    with pytest.raises(TypeError, match="seed must be an integer, got float"):
+        datasets.TensorLoader(x, y, seed=0.5)
+
+
 def test_bad_name_and_batch_size():
     with pytest.raises(ValueError, match="name must be one of .*got 'mnistt'"):
         datasets.load("mnistt")
@@ -276,6 +310,42 @@ def test_malformed_cifar10_is_a_clear_error(monkeypatch, tmp_path, fault):
     with pytest.raises(ValueError, match="CIFAR-10|3073-byte"):
         datasets.load("cifar10", root=tmp_path / "cache")
     assert leftovers(tmp_path / "cache", "cifar10") == []
+
+
+def cifar100_like(rng, n_train=4, n_test=3):
+    """CIFAR-100's binary version: coarse label, fine label, 3072 pixel bytes per record."""
+    records = []
+    for n in (n_train, n_test):
+        rec = rng.integers(0, 256, size=(n, 3074), dtype=np.uint8)
+        rec[:, 0], rec[:, 1] = rng.integers(0, 20, size=n), rng.integers(0, 100, size=n)
+        records.append(rec)
+    names = ["cifar-100-binary/train.bin", "cifar-100-binary/test.bin"]
+    return records, {n: r.tobytes() for n, r in zip(names, records, strict=True)}
+
+
+def test_cifar100_binary_loads_the_fine_labels(monkeypatch, tmp_path):
+    records, members = cifar100_like(np.random.default_rng(10))
+    serve(monkeypatch, tmp_path, "cifar100", {"cifar-100-binary.tar.gz": tar_gz(members)})
+    train, test = datasets.load("cifar100", root=tmp_path / "cache")
+    assert train.tensors[0].shape == (4, 3, 32, 32) and test.tensors[0].shape == (3, 3, 32, 32)
+    assert torch.equal(train.tensors[1], torch.from_numpy(records[0][:, 1]).long())  # fine
+    assert torch.equal(test.tensors[1], torch.from_numpy(records[1][:, 1]).long())
+    green_row3_col4 = records[1][2, 2 + 1024 + 3 * 32 + 4]
+    assert float(test.tensors[0][2, 1, 3, 4]) * 255 == pytest.approx(float(green_row3_col4))
+
+
+@pytest.mark.parametrize("fault", ["a CIFAR-10 record size", "fine label 100"])
+def test_malformed_cifar100_is_a_clear_error(monkeypatch, tmp_path, fault):
+    records, members = cifar100_like(np.random.default_rng(11))
+    if fault == "fine label 100":
+        records[0][1, 1] = 100
+        members["cifar-100-binary/train.bin"] = records[0].tobytes()
+    else:
+        members["cifar-100-binary/test.bin"] = records[1][:, 1:].tobytes()
+    serve(monkeypatch, tmp_path, "cifar100", {"cifar-100-binary.tar.gz": tar_gz(members)})
+    with pytest.raises(ValueError, match=r"CIFAR-100 labels outside 0\.\.99|3074-byte"):
+        datasets.load("cifar100", root=tmp_path / "cache")
+    assert leftovers(tmp_path / "cache", "cifar100") == []
 
 
 def test_real_hash_table_is_complete():

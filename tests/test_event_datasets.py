@@ -1,4 +1,5 @@
-"""N-MNIST and SHD loaders on tiny files the tests write in the real formats, served via file://."""
+"""N-MNIST, SHD and CIFAR10-DVS loaders on tiny files the tests write in the real formats,
+served via file://."""
 
 import hashlib
 import io
@@ -73,6 +74,31 @@ def test_nmnist_loads_events_and_labels(monkeypatch, tmp_path, algorithm):
     assert frames.shape[1:] == (2, 34, 34) and frames.sum() == 50
 
 
+@pytest.mark.parametrize("folder", ["12", "", "x", "01"])
+def test_nmnist_label_folders_hold_one_digit(monkeypatch, tmp_path, folder):
+    # "12" and "01" are substrings of "0123456789" but no label: the archive is refused and removed
+    rec = nmnist_bytes(*recording(np.random.default_rng(6)))
+    name = f"Test/{folder}/00001.bin" if folder else "00001.bin"
+    serve(
+        monkeypatch, tmp_path, "nmnist", {"test.zip": zipped({"Test/3/00001.bin": rec, name: rec})}
+    )
+    with pytest.raises(ValueError, match=rf"one digit 0-9 per folder\), got {name}"):
+        ed.NMNIST("test", root=tmp_path / "cache")
+    assert leftovers(tmp_path / "cache", "nmnist") == []
+
+
+def test_fetch_names_unknown_datasets_and_files(tmp_path):
+    with pytest.raises(
+        ValueError, match="name must be one of 'nmnist', 'shd', 'cifar10_dvs', got 'dvsgesture'"
+    ):
+        ed.fetch("dvsgesture", "train.zip", root=tmp_path)
+    with pytest.raises(
+        ValueError, match="filename must be one of 'train.zip', 'test.zip', got 'val.zip'"
+    ):
+        ed.fetch("nmnist", "val.zip", root=tmp_path)
+    assert not any(tmp_path.iterdir())  # nothing created for a bad name
+
+
 def test_nmnist_timestamp_overflow_and_23_bit_times():
     data = nmnist_bytes([1, 0, 2], [2, 240, 3], [(1 << 23) - 1, 0, 5], [1, 0, 0])
     events = ed.read_nmnist_bin(data)
@@ -134,6 +160,7 @@ def test_offline_names_the_simulated_camera(monkeypatch, tmp_path):
 def test_real_tables_hold_tonics_md5_sums():
     assert set(ed.SOURCES["nmnist"]) == {"train.zip", "test.zip"}
     assert set(ed.SOURCES["shd"]) == {"shd_train.h5.zip", "shd_test.h5.zip"}
+    assert set(ed.SOURCES["cifar10_dvs"]) == {f"{c}.zip" for c in ed.CIFAR10_DVS_CLASSES}
     for table in ed.SOURCES.values():
         for urls, digest in table.values():
             assert urls and len(digest) == 32 and int(digest, 16) >= 0
@@ -197,3 +224,67 @@ def test_shd_without_h5py_names_the_extra(monkeypatch):
 def test_bad_split_is_named():
     with pytest.raises(ValueError, match="split must be one of"):
         ed.NMNIST("val")
+
+
+# --- CIFAR10-DVS -----------------------------------------------------------------------------
+
+
+def aedat2_bytes(x, y, t, p):
+    """A DVS128 recording in jAER's AEDAT 2.0: '#' header lines, then big-endian (address, time)
+    pairs; the address is row << 8 | column << 1 | polarity bit, with x = 127 - row,
+    y = 127 - column, p = 1 - bit (the reader's upright orientation)."""
+    x, y, t, p = (np.asarray(v, dtype=np.int64) for v in (x, y, t, p))
+    address = ((127 - x) << 8) | ((127 - y) << 1) | (1 - p)
+    body = np.stack([address, t], axis=1).astype(">u4").tobytes()
+    return b"#!AER-DAT2.0\r\n# This is a raw AE data file\r\n" + body
+
+
+def dvs_recording(rng, n=40):
+    t = np.sort(rng.integers(0, 1_000_000, n))
+    return rng.integers(0, 128, n), rng.integers(0, 128, n), t, rng.integers(0, 2, n)
+
+
+def cifar10_dvs_files(rng, per_class=2):
+    """One zip per class, ``<class>/cifar10_<class>_<i>.aedat``; returns (recordings, files)."""
+    recs, files = {}, {}
+    for c in ed.CIFAR10_DVS_CLASSES:
+        members = {f"{c}/cifar10_{c}_{i}.aedat": dvs_recording(rng) for i in range(per_class)}
+        recs.update(members)
+        files[f"{c}.zip"] = zipped({k: aedat2_bytes(*v) for k, v in members.items()})
+    return recs, files
+
+
+def test_cifar10_dvs_decodes_aedat2_and_splits_each_class(monkeypatch, tmp_path):
+    recs, files = cifar10_dvs_files(np.random.default_rng(4), per_class=10)
+    serve(monkeypatch, tmp_path, "cifar10_dvs", files, "md5")
+    train = ed.CIFAR10DVS("train", root=tmp_path / "cache")
+    test = ed.CIFAR10DVS("test", root=tmp_path / "cache")
+    assert len(train) == 90 and len(test) == 10  # 9 + 1 of each class, by recording number
+    assert train.labels[:9] == [0] * 9 and test.labels == list(range(10))
+    events, label = test[3]  # the cat's last recording: number 9, not "cifar10_cat_1.aedat"
+    x, y, t, p = recs["cat/cifar10_cat_9.aedat"]
+    assert label == 3 and events.dtype == ev.EVENT_DTYPE
+    for field, want in zip("xytp", (x, y, t, p), strict=True):
+        assert np.array_equal(events[field], want)
+    frames = ev.to_frames(events, ed.CIFAR10DVS.sensor_size, event_count=10)
+    assert frames.shape == (4, 2, 128, 128) and frames.sum() == 40
+
+
+def test_aedat2_known_event_and_truncation():
+    # row 3, column 5, polarity bit 1 at t = 70000 us -> x = 124, y = 122, p = 0 (OFF)
+    data = b"#!AER-DAT2.0\r\n" + np.array([(3 << 8) | (5 << 1) | 1, 70000], ">u4").tobytes()
+    events = ed.read_aedat2(data)
+    assert events[["x", "y", "t", "p"]].tolist() == [(124, 122, 70000, 0)]
+    with pytest.raises(ValueError, match="truncated"):
+        ed.read_aedat2(data[:-2], where="cat_1.aedat")
+    with pytest.raises(ValueError, match="unterminated header"):
+        ed.read_aedat2(b"#!AER-DAT2.0")
+
+
+def test_cifar10_dvs_missing_file_names_download_false(monkeypatch, tmp_path):
+    _, files = cifar10_dvs_files(np.random.default_rng(5), per_class=1)
+    serve(monkeypatch, tmp_path, "cifar10_dvs", files, "md5")
+    with pytest.raises(FileNotFoundError, match="airplane.zip is missing"):
+        ed.CIFAR10DVS("train", root=tmp_path / "cache", download=False)
+    with pytest.raises(ValueError, match="train_fraction"):
+        ed.CIFAR10DVS("train", root=tmp_path / "cache", train_fraction=1.0)

@@ -50,7 +50,7 @@ def test_round_trip_gives_the_same_spikes(tmp_path):
         net2 = export.from_nir(g)
         with torch.no_grad():
             assert torch.equal(net2(x), spk)
-        assert net2[5].neuron.reset_mechanism == "zero"
+        assert net2[5].neuron.reset_mechanism == "zero_before"
         assert net2[1].neuron.reset_mechanism == "subtract"
         assert torch.equal(net2[5].neuron.beta, net[5].neuron.beta)
 
@@ -87,7 +87,7 @@ def test_graph_without_reset_metadata_uses_nir_reset_to_zero():
     )
     net = export.from_nir(graph)
     lif = net[1].neuron
-    assert lif.reset_mechanism == "zero"
+    assert lif.reset_mechanism == "zero_before"
     assert lif.beta.item() == pytest.approx(0.9) and lif.threshold.item() == 1.0
 
 

@@ -44,7 +44,7 @@ def test_integer_path_spikes_equal_fake_quantised_model(reset, weight_bits, mem_
     assert spk_int.dtype == torch.int64
     assert all(b.dtype == torch.int64 for b in inet.buffers())
     assert torch.equal(spk_float.long(), spk_int)
-    lifs = [m for m in inet if isinstance(m, integer.IntegerLIF)]
+    lifs = [m for m in inet.modules() if isinstance(m, integer.IntegerLIF)]
     assert len(lifs) == 3 and all(lif.exact_in_float32 for lif in lifs)
     # every layer is active, so the comparison is not trivially between silent networks
     for layer in (qnet[1], qnet[5], qnet[7]):
@@ -68,5 +68,6 @@ def test_integer_network_folds_time_with_layers_time_folded():
     # issue 12: quant._Folded and IntegerSynapse's own re-fold duplicated layers.TimeFolded
     qnet = integer.prepare_integer(small_net())
     inet = integer.to_integer(qnet)
-    wrapped = [m for m in inet if not isinstance(m, integer.IntegerLIF)]
-    assert wrapped and all(type(m) is TimeFolded for m in wrapped)
+    folded = [m for m in inet if not isinstance(m, Spiking)]
+    assert folded and all(type(m) is TimeFolded for m in folded)
+    assert all(type(m.neuron) is integer.IntegerLIF for m in inet if isinstance(m, Spiking))

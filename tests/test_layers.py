@@ -96,21 +96,19 @@ def test_layer_type_errors():
         layers.Spiking(nn.ReLU())
     with pytest.raises(ValueError, match="x_seq must have >= 2 dimensions"):
         layers.TimeFolded(nn.Flatten())(torch.rand(4))
-    with pytest.raises(TypeError, match="model must be an nn.Sequential"):
-        layers.step_by_step(nn.Linear(2, 2), torch.rand(3, 1, 2))
+    with pytest.raises(TypeError, match="step_by_step runs spikelearn neurons one step at a time"):
+        layers.step_by_step(layers.Spiking(_SequenceOnly()), torch.rand(3, 1, 2))
+    bn = nn.Sequential(layers.TimeFolded(nn.BatchNorm1d(2)), layers.Spiking(neurons.LIF(0.9)))
+    with pytest.raises(ValueError, match=r"batch norm in training mode.*model.eval\(\)"):
+        layers.step_by_step(bn, torch.rand(3, 4, 2))
+    x = torch.rand(3, 4, 2) * 3
+    bn.eval()
+    assert torch.equal(layers.step_by_step(bn, x), bn(x))  # eval mode: the same statistics
 
 
-def test_unwrap_and_weighted_layers_are_the_one_definition():
-    # issue 12: quant, export, norm, conversion and cost each re-derived these
-    lin, lif = nn.Linear(3, 2), neurons.LIF(0.9)
-    net = nn.Sequential(layers.TimeFolded(lin), layers.Spiking(lif))
-    assert layers.unwrap(net[0]) is lin and layers.unwrap(net[1]) is lif
-    assert layers.unwrap(lin) is lin
-    assert layers.unwrapped(net) == [(net[0], lin), (net[1], lif)]
-    convs = nn.Sequential(nn.Conv1d(1, 1, 1), nn.Conv2d(1, 1, 1), nn.Conv3d(1, 1, 1), nn.ReLU())
-    assert layers.weighted_layers(nn.Sequential(net, convs)) == [lin, *convs[:3]]
-    with pytest.raises(TypeError, match="export supports Linear; got LIF at index 1"):
-        layers.unwrapped(net, (nn.Linear,), "export")
+class _SequenceOnly(nn.Module):
+    def multi_step(self, x_seq):
+        return x_seq, x_seq
 
 
 def test_time_folded_runs_integer_tensors():

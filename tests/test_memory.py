@@ -1,3 +1,4 @@
+import pytest
 import torch
 
 from spikelearn import memory, neurons
@@ -24,3 +25,14 @@ def test_saved_bytes_grows_with_the_steps_of_a_step_loop():
 
     b10, b20, b30 = (memory.saved_bytes(loop, steps) for steps in (10, 20, 30))
     assert b30 - b20 == b20 - b10 > 0  # every step saves the same tensors again
+
+
+def test_saved_bytes_counts_what_a_storage_hook_keeps():
+    w = torch.randn(5, 7, requires_grad=True)
+    x = torch.randn(3, 7)
+    as_half = torch.autograd.graph.saved_tensors_hooks(
+        lambda t: (t.half(), "a note"), lambda packed: packed[0].float()
+    )
+    assert memory.saved_bytes(lambda: x @ w.T, hooks=as_half) == 3 * 7 * 2  # float16: 2 bytes
+    with pytest.raises(TypeError, match="hooks must be a torch.autograd.graph.saved_tensors_hooks"):
+        memory.saved_bytes(lambda: x @ w.T, hooks=(lambda t: t, lambda t: t))

@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch import nn
 
-from spikelearn import leak_aware, models, norm, surrogate
+from spikelearn import leak_aware, models, norm, surrogate, walk
 from spikelearn.cells.neurons import LIF
 from spikelearn.networks.layers import Spiking
 
@@ -102,6 +102,37 @@ def test_leak_aware_option_trains_end_to_end():
     assert net[1].module.weight.grad is not None and bool(net[1].module.weight.grad.abs().sum() > 0)
 
 
+def test_vgg_layout_and_hidden_layers():
+    net = models.spiking_vgg(
+        in_channels=3, image_size=8, layout=((4, 4), (8,)), hidden=(16, 12), return_mem=True
+    )
+    convs = _convs(net)
+    assert [c.out_channels for c in convs] == [4, 4, 8]
+    assert sum(isinstance(m, nn.AvgPool2d) for m in net.modules()) == 2
+    linears = [m for m in net.modules() if isinstance(m, nn.Linear)]
+    assert [(m.in_features, m.out_features) for m in linears] == [
+        (8 * 2 * 2, 16),
+        (16, 12),
+        (12, 10),
+    ]
+    assert sum(isinstance(m, norm.TdBatchNorm) for m in net.modules()) == 5  # 3 convs, 2 linears
+    spk, mem = net(torch.rand(2, 3, 3, 8, 8))
+    assert spk.shape == mem.shape == (2, 3, 10)
+
+
+def test_resnet19_layout_has_the_hidden_linear_layer():
+    net = models.spiking_resnet(in_channels=3, width=4, blocks=(3, 3, 2), hidden=256)
+    blocks = [m for m in net.modules() if isinstance(m, models.SpikingBasicBlock)]
+    linears = [m for m in net.modules() if isinstance(m, nn.Linear)]
+    assert len(blocks) == 8 and [(m.in_features, m.out_features) for m in linears] == [
+        (16, 256),
+        (256, 10),
+    ]
+    convs3 = [c for c in _convs(net) if c.kernel_size == (3, 3)]
+    assert len(convs3) + len(linears) == 19  # ResNet-19: 17 3x3 convolutions and 2 linear layers
+    assert net(torch.rand(2, 2, 3, 8, 8)).shape == (2, 2, 10)
+
+
 def test_bad_input():
     with pytest.raises(ValueError, match="norm"):
         models.spiking_mlp(4, norm="layer")
@@ -115,3 +146,110 @@ def test_bad_input():
         models.SpikingBasicBlock(0, 4)
     with pytest.raises(TypeError, match="hidden"):
         models.spiking_mlp(4, hidden=2.5)
+
+
+# ---- SEW residual blocks (Fang et al. 2021) ----------------------------------------------------
+
+
+def _lif_by_hand(current, beta=0.9, threshold=1.0):
+    """LIF with subtract reset, written out: u = β·u + x - r·V_th, o = H(u - V_th)."""
+    mem, out = torch.zeros_like(current[0]), []
+    for x in current:
+        reset = (mem > threshold).float()
+        mem = beta * mem + x - reset * threshold
+        out.append((mem > threshold).float())
+    return torch.stack(out)
+
+
+def _conv_bn_by_hand(x, conv, bn):
+    """conv, then batch norm with statistics over time, batch and space (training mode)."""
+    steps, batch = x.shape[:2]
+    y = nn.functional.conv2d(x.flatten(0, 1), conv.weight, conv.bias, conv.stride, conv.padding)
+    mean = y.mean((0, 2, 3), keepdim=True)
+    var = y.var((0, 2, 3), unbiased=False, keepdim=True)
+    gain = bn.weight[:, None, None] * bn.gain
+    y = (y - mean) / torch.sqrt(var + bn.eps) * gain + bn.bias[:, None, None]
+    return y.reshape(steps, batch, *y.shape[1:])
+
+
+@pytest.mark.parametrize("connection", ["add", "and", "iand"])
+@pytest.mark.parametrize("stride", [1, 2])
+def test_sew_block_against_an_implementation_written_here(connection, stride):
+    torch.manual_seed(1)
+    cin, cout = 3, 3 if stride == 1 else 5
+    block = models.SEWBlock(cin, cout, stride, connection=connection, norm="tdbn")
+    with torch.no_grad():
+        for m in block.modules():
+            if isinstance(m, nn.Conv2d):
+                m.weight.normal_(0, 0.6)
+    s = (torch.rand(4, 2, cin, 6, 6) < 0.4).float()
+    conv1, bn1, _, conv2, bn2, _ = [walk.inner(m) for m in block.branch]
+    a = _lif_by_hand(_conv_bn_by_hand(_lif_by_hand(_conv_bn_by_hand(s, conv1, bn1)), conv2, bn2))
+    if stride == 1 and cin == cout:
+        shortcut = s
+    else:
+        conv, bn = walk.inner(block.shortcut[0]), block.shortcut[1]
+        shortcut = _lif_by_hand(_conv_bn_by_hand(s, conv, bn))
+    a_on, s_on = a.bool(), shortcut.bool()
+    expected = {
+        "add": a + shortcut,  # counts
+        "and": (a_on & s_on).float(),
+        "iand": (~a_on & s_on).float(),
+    }[connection]
+    out = block(s)
+    torch.testing.assert_close(out, expected)
+    assert out.shape == (4, 2, cout, 6 // stride, 6 // stride)
+    assert set(out.unique().tolist()) <= ({0.0, 1.0, 2.0} if connection == "add" else {0.0, 1.0})
+    assert 0 < float(a.mean()) < 1 and 0 < float(shortcut.mean()) < 1  # both sides do fire
+
+
+def _silenced(block):
+    with torch.no_grad():
+        for m in block.modules():
+            if isinstance(m, nn.Conv2d):
+                m.weight.zero_()
+    return block
+
+
+def test_a_silent_sew_stack_is_the_identity_and_a_silent_basic_stack_is_not():
+    torch.manual_seed(0)
+    s = (torch.rand(6, 3, 4, 5, 5) < 0.3).float()
+    for connection in ("add", "iand"):  # a = 0, so g(0, s) = s, however deep
+        stack = nn.Sequential(
+            *(_silenced(models.SEWBlock(4, 4, connection=connection)) for _ in range(8))
+        )
+        assert torch.equal(stack(s), s)
+    silent_and = _silenced(models.SEWBlock(4, 4, connection="and"))
+    assert torch.equal(silent_and(s), torch.zeros_like(s))  # AND's identity would need a = 1
+    basic = _silenced(models.SpikingBasicBlock(4, 4))  # o = LIF(0 + s), not s
+    with torch.no_grad():
+        out = basic(s)
+    assert not torch.equal(out, s)
+    # a lone input spike leaves u = V_th, and H(u - V_th) = 0: the first spike never passes
+    assert float(out[0].sum()) == 0 and float(s[0].sum()) > 0
+
+
+def test_spiking_resnet_builds_sew_blocks():
+    net = models.spiking_resnet(width=4, depth=14, block="sew", connection="iand")
+    sew = [m for m in net.modules() if isinstance(m, models.SEWBlock)]
+    assert len(sew) == 6 and all(b.connection == "iand" for b in sew)
+    assert not any(isinstance(m, models.SpikingBasicBlock) for m in net.modules())
+    assert [isinstance(b.shortcut, nn.Identity) for b in sew] == [
+        True,
+        True,
+        False,
+        True,
+        False,
+        True,
+    ]
+    assert net(torch.rand(2, 3, 1, 8, 8)).shape == (2, 3, 10)
+    with pytest.raises(ValueError, match="block must be one of 'basic', 'sew', got 'dense'"):
+        models.spiking_resnet(block="dense")
+    with pytest.raises(
+        ValueError, match="connection must be one of 'add', 'and', 'iand', got 'or'"
+    ):
+        models.SEWBlock(4, 4, connection="or")
+    with pytest.raises(ValueError, match="hidden"):
+        models.spiking_resnet(width=4, blocks=(1,), hidden=(8, 0))
+    with pytest.raises(TypeError, match="layout"):
+        models.spiking_vgg(layout=((4, 4.5),))

@@ -29,7 +29,7 @@ def _learning_signals(spk_seq, mem_seq, coef, target):
     seed=st.integers(0, 2**31 - 1),
     beta=st.floats(0.0, 1.0),
     threshold=st.floats(0.2, 2.0),
-    reset=st.sampled_from(online.RESETS),
+    reset=st.sampled_from(online.TRACE_RESETS),
     grad=st.sampled_from(SURROGATES),
     steps=st.integers(1, 30),
 )
@@ -66,6 +66,22 @@ def test_eligibility_trace_is_the_summand_of_the_eprop_gradient():
     torch.testing.assert_close(online.presynaptic_trace(x, 0.8)[1], 0.8 * x[0] + x[1])
 
 
+def test_eligibility_trace_never_broadcasts_t_or_b():
+    lif = neurons.LIF(beta=0.8)
+    x, mem = torch.rand(12, 2, 4), torch.rand(12, 2, 3)
+    with pytest.raises(
+        ValueError,
+        match=r"pre_seq and mem_seq must share \[T, B\], got \(1, 2, 4\) and \(12, 2, 3\)",
+    ):
+        online.eligibility_trace(lif, x[:1], mem)  # was broadcast over the 12 steps, silently
+    with pytest.raises(ValueError, match=r"must share \[T, B\], got \(12, 1, 4\) and \(12, 2, 3\)"):
+        online.eligibility_trace(lif, x[:, :1], mem)
+    with pytest.raises(ValueError, match=r"must share \[T, B\], got \(12, 2, 4\) and \(5, 2, 3\)"):
+        online.eligibility_trace(lif, x, mem[:5])
+    with pytest.raises(ValueError, match=r"mem_seq must have 3 dimensions, got shape \(2, 3\)"):
+        online.eligibility_trace(lif, x, mem[0])
+
+
 def _step_loop_bptt(layer, x_seq, coef, target):
     """Reference BPTT: LIF(fc(x), mem) step by step with autograd through every step."""
     mem, spikes, mems = None, [], []
@@ -76,7 +92,7 @@ def _step_loop_bptt(layer, x_seq, coef, target):
     return torch.stack(spikes), torch.stack(mems)
 
 
-@pytest.mark.parametrize("reset", online.RESETS)
+@pytest.mark.parametrize("reset", online.TRACE_RESETS)
 def test_online_lif_streams_the_bptt_gradient_of_one_layer(reset):
     """OnlineLIF, one backward per step on that step's loss, accumulates exactly BPTT's weight
     and bias gradients (one layer, detached reset, loss summed over steps), and its forward pass
@@ -201,7 +217,7 @@ def test_bad_input_raises_named_errors():
         online.OnlineLIF(3, 2, spike_grad=snntorch.surrogate.atan())
     with pytest.raises(ValueError, match="x must have 3 features"):
         online.OnlineLIF(3, 2)(torch.zeros(4, 5))
-    with pytest.raises(TypeError, match="lif must be a spikelearn.neurons.LIF"):
+    with pytest.raises(TypeError, match="lif must be a spikelearn.neurons.LIF or IF"):
         online.eprop_gradient(
             nn.Linear(2, 2), torch.zeros(2, 1, 2), torch.zeros(2, 1, 2), torch.zeros(2, 1, 2)
         )

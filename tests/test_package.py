@@ -104,3 +104,16 @@ def test_import_spikelearn_loads_no_submodule_and_no_torch():
 def test_unknown_attribute_raises_attribute_error():
     with pytest.raises(AttributeError, match="has no attribute 'nope'"):
         sl.nope  # noqa: B018
+
+
+def test_a_short_dotted_import_is_the_same_module():
+    # `from spikelearn.neurons import LIF` (what snnTorch users write) works wherever the file is
+    import importlib
+
+    from spikelearn.neurons import LIF
+
+    module = importlib.import_module("spikelearn.neurons")
+    assert module is importlib.import_module("spikelearn.cells.neurons") is sl.neurons
+    assert LIF is module.LIF and module.__spec__.name == "spikelearn.cells.neurons"
+    with pytest.raises(ModuleNotFoundError):
+        importlib.import_module("spikelearn.nope")

@@ -1,12 +1,17 @@
 """What a user installs is what we test: the built wheel and sdist, and Binder's environment.
 
-``test_built_wheel_installs_and_runs`` runs ``python -m build`` (sdist, then the wheel from that
-sdist, as a package index would), checks the archives carry LICENSE and tests/conftest.py,
-installs the wheel with ``pip install --no-deps --target`` into an empty folder (no download:
-torch and the other dependencies come from the running environment) and runs a smoke test in a
-fresh interpreter started outside the repository, so ``import spikelearn`` finds the wheel's copy.
+``built`` runs ``python -m build`` once (sdist, then the wheel from that sdist, as a package index
+would). ``test_built_wheel_installs_and_runs`` checks the archives carry LICENSE, installs the
+wheel with ``pip install --no-deps --target`` into an empty folder (no download: torch and the
+other dependencies come from the running environment) and runs a smoke test in a fresh
+interpreter started outside the repository, so ``import spikelearn`` finds the wheel's copy.
+``test_sdist_installs_and_carries_what_its_tests_need`` installs from the sdist the same way and
+runs the tests the sdist carries against that copy: collected only (every file imports, every
+fixture resolves) in ``make test``, all of them with ``SPIKELEARN_SDIST_TESTS=all``
+(``make sdist-test``, which CI runs).
 """
 
+import os
 import re
 import subprocess
 import sys
@@ -68,8 +73,10 @@ def test_binder_environment_pins_the_runtime_dependencies_of_pyproject():
     assert "python=3.11" in env["dependencies"]
 
 
-def test_built_wheel_installs_and_runs(tmp_path):
-    dist = tmp_path / "dist"
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """``(wheel, sdist)`` built from this checkout into a temporary folder."""
+    dist = tmp_path_factory.mktemp("dist")
     subprocess.run(
         [sys.executable, "-m", "build", "--no-isolation", "--outdir", str(dist), str(ROOT)],
         check=True,
@@ -77,6 +84,21 @@ def test_built_wheel_installs_and_runs(tmp_path):
     )
     (wheel,) = dist.glob("*.whl")
     (sdist,) = dist.glob("*.tar.gz")
+    return wheel, sdist
+
+
+def _install(archive, target):
+    """``pip install --no-deps --target``: the archive's own files; the rest from this venv."""
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--no-deps", "--no-build-isolation"]
+        + ["--target", str(target), str(archive)],
+        check=True,
+        capture_output=True,
+    )
+
+
+def test_built_wheel_installs_and_runs(built, tmp_path):
+    wheel, sdist = built
     stem = f"{PROJECT['name'].replace('-', '_')}-{spikelearn.__version__}"
     assert wheel.name.startswith(stem + "-") and sdist.name == f"{stem}.tar.gz"
     with zipfile.ZipFile(wheel) as z:
@@ -91,11 +113,7 @@ def test_built_wheel_installs_and_runs(tmp_path):
     assert {"LICENSE", "tests/conftest.py", "CHANGELOG.md", "CITATION.cff"} <= members
 
     target = tmp_path / "site"
-    subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--no-deps", "--target", str(target), str(wheel)],
-        check=True,
-        capture_output=True,
-    )
+    _install(wheel, target)
     env = {"PYTHONPATH": str(target), "MPLBACKEND": "Agg", "PATH": "/usr/bin:/bin"}
     run = subprocess.run(
         [sys.executable, "-c", SMOKE, str(target)],
@@ -106,6 +124,53 @@ def test_built_wheel_installs_and_runs(tmp_path):
     )
     assert run.returncode == 0, run.stderr[-3000:]
     assert run.stdout.strip() == f"smoke ok {spikelearn.__version__}"
+
+
+# The tests about the repository around the package (MANIFEST.in leaves them out of the sdist)
+REPOSITORY_TESTS = {
+    "test_identity.py",
+    "test_figures.py",
+    "test_packaging.py",
+    "test_robustness_runner.py",
+    "test_widgets_browser.py",
+    "test_docs_browser.py",
+    "test_tidy_notebooks.py",
+    "test_setup_env.py",
+    "test_course.py",
+}
+
+
+def test_sdist_installs_and_carries_what_its_tests_need(built, tmp_path):
+    _, sdist = built
+    with tarfile.open(sdist) as t:
+        safe = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}  # 3.10.12+
+        t.extractall(tmp_path, **safe)
+    (unpacked,) = tmp_path.glob("spikelearn_course-*")
+    shipped = {p.name for p in (unpacked / "tests").glob("test_*.py")}
+    here = {p.name for p in (ROOT / "tests").glob("test_*.py")}
+    assert shipped == here - REPOSITORY_TESTS, "MANIFEST.in and REPOSITORY_TESTS disagree"
+    target = tmp_path / "site"
+    _install(sdist, target)  # builds the wheel from the sdist, as pip does for a user
+
+    everything = os.environ.get("SPIKELEARN_SDIST_TESTS") == "all"
+    cmd = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", str(unpacked / "tests")]
+    # the one long measured claim (a training run) already ran in the unit suite of the same CI
+    slow = "not test_the_cifar_recipe_learns_the_digits_at_cifar_size"
+    cmd += ["-k", slow] if everything else ["--collect-only"]
+    env = dict(os.environ, PYTHONPATH=str(target), MPLBACKEND="Agg")
+    run = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+    counts = re.search(r"(\d+) (?:passed|tests? collected)", run.stdout)
+    assert counts and int(counts[1]) > 100, run.stdout[-2000:]
+    # the tests ran against the installed sdist, not this checkout
+    where = subprocess.run(
+        [sys.executable, "-c", "import spikelearn; print(spikelearn.__file__)"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert where.stdout.startswith(str(target)), where.stdout + where.stderr
 
 
 if __name__ == "__main__":

@@ -144,3 +144,49 @@ def test_bad_input_raises_named_errors():
         plasticity.measure_window(rule, [0.5, 1.5])
     with pytest.raises(TypeError, match="rule must be a spikelearn.plasticity.STDP"):
         plasticity.measure_window(object(), [1])
+
+
+def test_measure_window_and_window_keep_w_inside_the_bounds():
+    rule = plasticity.STDP(weight_dependence="multiplicative", w_min=0.0, w_max=1.0)
+    with pytest.raises(ValueError, match=r"w must be in \[0, 1\], got 5"):
+        plasticity.measure_window(rule, [1], w=5)  # was a window of the wrong sign, silently
+    with pytest.raises(ValueError, match=r"w must be in \[0, 1\], got -0.1"):
+        plasticity.measure_window(rule, [1], w=-0.1)
+    with pytest.raises(ValueError, match=r"w must be in \[0, 1\], got 1.5"):
+        rule.window([1.0], w=1.5)
+    _, at_bound = plasticity.measure_window(rule, [-1, 1], w=1.0)  # the bounds themselves are fine
+    assert at_bound[1] == 0 and at_bound[0] < 0
+
+
+def test_window_delta_t_must_be_numbers():
+    rule = plasticity.STDP()
+    with pytest.raises(
+        TypeError, match="delta_t must be a number, a sequence of numbers or a tensor, got str 'a'"
+    ):
+        rule.window("a")
+    with pytest.raises(TypeError, match="delta_t must be a number, .*got NoneType None"):
+        rule.window(None)
+    with pytest.raises(TypeError, match="delta_t must hold real numbers, got dtype torch.bool"):
+        rule.window(torch.tensor([True]))
+    assert rule.window(3).item() == pytest.approx(0.01 * math.exp(-3 / 20))  # an int is a number
+
+
+def test_run_stdp_checks_shapes_before_running():
+    lif, rule = neurons.LIF(beta=0.5), plasticity.STDP()
+    pre = torch.zeros(10, 2)
+    with pytest.raises(
+        ValueError, match=r"weight must have shape \(n_post, n_pre\) with n_pre = 2 .*got \(1, 3\)"
+    ):
+        plasticity.run_stdp(lif, torch.ones(1, 3), pre, rule)
+    with pytest.raises(ValueError, match=r"weight must have 2 dimensions, got shape \(2,\)"):
+        plasticity.run_stdp(lif, torch.ones(2), pre, rule)
+    with pytest.raises(ValueError, match=r"pre_seq must have 2 to 3 dimensions, got shape \(10,\)"):
+        plasticity.run_stdp(lif, torch.ones(1, 2), torch.zeros(10), rule)
+    with pytest.raises(ValueError, match="pre_seq must have at least one time step"):
+        plasticity.run_stdp(lif, torch.ones(1, 2), torch.zeros(0, 2), rule)
+    with pytest.raises(TypeError, match="weight has dtype torch.float64 but pre_seq torch.float32"):
+        plasticity.run_stdp(lif, torch.ones(1, 2, dtype=torch.float64), pre, rule)
+    with pytest.raises(TypeError, match="rule must be a spikelearn.plasticity.STDP, got dict"):
+        plasticity.run_stdp(lif, torch.ones(1, 2), pre, {})
+    with pytest.raises(TypeError, match="neuron must be callable"):
+        plasticity.run_stdp("lif", torch.ones(1, 2), pre, rule)

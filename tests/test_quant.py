@@ -4,7 +4,7 @@ import torch
 from snntorch.functional import quant as snn_quant
 from torch import nn
 
-from spikelearn import quant
+from spikelearn import models, quant
 from spikelearn.cells.neurons import IF, LIF
 from spikelearn.networks.layers import Spiking, TimeFolded
 
@@ -111,6 +111,17 @@ def test_qat_parametrization_trains_float_weights_and_bakes_in():
     assert type(layer.weight) is nn.Parameter and torch.equal(layer.weight.detach(), used)
 
 
+def test_qat_on_a_convolutional_snn_runs_and_trains():
+    # TimeFolded checks a convolution's input; QAT's parametrization subclasses the Conv2d
+    torch.manual_seed(0)
+    net = quant.add_weight_quant(models.spiking_vgg(width=4, depth=2, image_size=8), bits=8)
+    out = net(torch.rand(2, 3, 1, 8, 8))
+    assert out.shape == (2, 3, 10)
+    out.sum().backward()
+    conv = next(m for m in net.modules() if isinstance(m, nn.Conv2d))
+    assert conv.parametrizations.weight.original.grad is not None
+
+
 def test_post_training_quantisation_copies_unless_inplace():
     torch.manual_seed(0)
     model = nn.Sequential(TimeFolded(nn.Linear(10, 5)))
@@ -157,7 +168,7 @@ def test_quant_lif_takes_snntorch_state_quant_and_snntorch_takes_ours():
         lambda: snn_quant.state_quant(4, threshold=1.0),
         lambda: quant.state_quant(4, threshold=1.0),
     ):
-        ours = quant.QuantLIF(beta=0.85, threshold=1.0, state_quant=make())
+        ours = LIF(beta=0.85, threshold=1.0, state_quant=make())
         leaky = snn.Leaky(beta=0.85, threshold=1.0, state_quant=make())
         spk, mem = ours.multi_step(x)
         m = leaky.init_leaky()
@@ -167,7 +178,7 @@ def test_quant_lif_takes_snntorch_state_quant_and_snntorch_takes_ours():
         assert 0 < spk.mean() < 1
 
 
-def test_add_state_quant_swaps_every_neuron_and_keeps_the_original():
+def test_add_state_quant_quantises_every_neuron_keeping_its_class_and_the_original():
     torch.manual_seed(0)
     net = nn.Sequential(
         TimeFolded(nn.Linear(6, 8)),
@@ -176,8 +187,9 @@ def test_add_state_quant_swaps_every_neuron_and_keeps_the_original():
         Spiking(IF(reset_mechanism="zero")),
     )
     q = quant.add_state_quant(net, 3, upper_limit=0.5)
-    assert type(net[1].neuron) is LIF and isinstance(q[1].neuron, quant.QuantLIF)
-    assert q[3].neuron.reset_mechanism == "zero" and q[3].neuron.beta.item() == 1
+    assert net[1].neuron.state_quant is None and q[1].neuron.state_quant is not None
+    assert type(q[1].neuron) is LIF and type(q[3].neuron) is IF
+    assert q[3].neuron.reset_mechanism == "zero_before" and q[3].neuron.beta.item() == 1
     assert torch.allclose(q[1].neuron.state_quant.levels, torch.linspace(-0.5, 0.75, 8))
     x = torch.rand(10, 4, 6) * 2
     with torch.no_grad():
@@ -185,7 +197,7 @@ def test_add_state_quant_swaps_every_neuron_and_keeps_the_original():
     assert set(q[1].mem.flatten().tolist()) <= set(q[1].neuron.state_quant.levels.tolist())
     theirs = quant.add_state_quant(net, quantiser=snn_quant.state_quant(3, threshold=0.5))
     assert theirs[1].neuron.state_quant is theirs[3].neuron.state_quant
-    with pytest.raises(ValueError, match="no Spiking"):
+    with pytest.raises(ValueError, match="no spikelearn neuron"):
         quant.add_state_quant(nn.Sequential(TimeFolded(nn.Linear(2, 2))))
 
 
@@ -195,14 +207,14 @@ def test_fixed_point_floors_and_saturates():
     assert fp(x).tolist() == [0.25, -0.5, 0.25, 7 * 0.25, -8 * 0.25]
 
 
-def test_quant_lif_without_quantiser_equals_lif():
+def test_an_identity_quantiser_gives_the_fused_lif_s_numbers():
     torch.manual_seed(0)
     x = torch.rand(20, 3, 5)
-    a = quant.QuantLIF(0.9).multi_step(x)
-    b = LIF(0.9).multi_step(x)
-    assert torch.equal(a[0], b[0]) and torch.allclose(a[1], b[1])
-    with pytest.raises(TypeError, match="state_quant"):
-        quant.QuantLIF(0.9, state_quant=3)
+    a = LIF(0.9, state_quant=lambda u: u).multi_step(x)  # the step loop
+    b = LIF(0.9).multi_step(x)  # the fused kernel
+    assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1])
+    with pytest.raises(TypeError, match="state_quant must be callable, got int"):
+        LIF(0.9, state_quant=3)
 
 
 def test_dyadic_leak():

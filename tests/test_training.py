@@ -1,5 +1,7 @@
 """Training: losses equal snnTorch's, fit/evaluate train a real SNN, seeding, checkpoints."""
 
+import math
+
 import pytest
 import snntorch.functional as SF
 import torch
@@ -148,6 +150,52 @@ def test_fit_with_custom_encoder_and_optimizer():
     )
     assert calls and set(calls) == {7}
     assert all(torch.equal(a, b) for a, b in zip(before, net.parameters(), strict=True))
+
+
+def test_cosine_scheduler_is_cosine_annealing_over_the_epochs():
+    # scheduler="cosine" is Adam(lr) + CosineAnnealingLR(T_max=epochs) written out: same weights
+    runs = []
+    for by_name in (False, True):
+        torch.manual_seed(0)
+        net = snn_mlp()
+        if by_name:
+            kwargs = {"lr": 2e-2, "scheduler": "cosine"}
+        else:
+            opt = torch.optim.Adam(net.parameters(), lr=2e-2)
+            kwargs = {
+                "optimizer": opt,
+                "scheduler": torch.optim.lr_scheduler.CosineAnnealingLR(opt, 3),
+            }
+        hist = training.fit(net, loaders()[0], epochs=3, num_steps=5, progress=False, **kwargs)
+        runs.append((hist, [p.detach().clone() for p in net.parameters()]))
+    (h0, w0), (h1, w1) = runs
+    assert h0 == h1 and all(torch.equal(a, b) for a, b in zip(w0, w1, strict=True))
+
+
+def test_cosine_scheduler_follows_the_formula_on_a_given_optimizer():
+    net = snn_mlp()
+    opt, seen = torch.optim.SGD(net.parameters(), lr=0.1), []
+
+    def loss_fn(spk, y):  # records the learning rate of every training batch
+        seen.append(opt.param_groups[0]["lr"])
+        return training.ce_count_loss()(spk, y)
+
+    train_loader = loaders()[0]
+    training.fit(net, train_loader, epochs=4, num_steps=5, loss_fn=loss_fn, optimizer=opt,
+                 scheduler="cosine", progress=False)  # fmt: skip
+    per_epoch = [seen[e * len(train_loader)] for e in range(4)]
+    assert len(set(seen)) == 4  # constant within an epoch, stepped once per epoch
+    expected = [0.1 * (1 + math.cos(math.pi * e / 4)) / 2 for e in range(4)]
+    assert per_epoch == pytest.approx(expected, abs=1e-12)
+    assert abs(opt.param_groups[0]["lr"]) < 1e-12  # annealed to 0 after the last epoch
+
+
+def test_scheduler_bad_input():
+    net, (train_loader, _) = snn_mlp(), loaders()
+    with pytest.raises(ValueError, match="scheduler must be one of 'cosine', got 'linear'"):
+        training.fit(net, train_loader, epochs=1, num_steps=5, scheduler="linear", progress=False)
+    with pytest.raises(TypeError, match="scheduler must be one of .* got int"):
+        training.fit(net, train_loader, epochs=1, num_steps=5, scheduler=3, progress=False)
 
 
 def test_direct_encoding_repeats_the_input():

@@ -7,7 +7,7 @@ import pytest
 import torch
 from torch import nn
 
-from spikelearn import quant, ttfs, ttfs_mapping, ttfs_simulation
+from spikelearn import quant, relu_nets, ttfs, ttfs_mapping, ttfs_simulation
 
 
 @pytest.fixture(autouse=True)
@@ -59,7 +59,7 @@ def _check_exact(model, x_train, x):
     net = ttfs_mapping.from_relu(model, x_train)
     with torch.no_grad():
         logits, times = net.run(x)
-        ref, out = ttfs_mapping.relu_outputs(model, x)
+        ref, out = relu_nets.relu_outputs(model, x)
     acts = net.activations(times)
     assert torch.equal(acts[0], x) or (acts[0] - x).abs().max() <= 1e-6
     assert len(acts) == len(ref) + 1
@@ -95,7 +95,7 @@ def test_windows_follow_the_training_set():
     assert windows[0] == (0.0, 1.0)
     for (_, t_max), (t_min, _) in zip(windows[:-1], windows[1:], strict=True):
         assert t_min == t_max  # t_min(n) = t_max(n-1)
-    peaks = [a.max().item() for a in ttfs_mapping.relu_outputs(model, x_train)[0]]
+    peaks = [a.max().item() for a in relu_nets.relu_outputs(model, x_train)[0]]
     for (t_min, t_max), peak in zip(windows[1:], peaks, strict=True):
         assert t_max - t_min == pytest.approx(1.5 * peak, rel=1e-5)
 
@@ -176,7 +176,7 @@ def test_spikes_per_neuron_is_the_fraction_of_nonzero_activations():
     model, x = _mlp((20, 40, 30, 10)), torch.rand(64, 20)
     net = ttfs_mapping.from_relu(model, torch.rand(256, 20))
     _, times = net.run(x)
-    acts = ttfs_mapping.relu_outputs(model, x)[0]
+    acts = relu_nets.relu_outputs(model, x)[0]
     expected = sum(int((a > 0).sum()) for a in acts) / sum(a.numel() for a in acts)
     assert ttfs.spikes_per_neuron(net, times) == pytest.approx(expected)
     assert 0 < expected < 1
@@ -229,7 +229,7 @@ def test_fit_windows_grows_windows_so_nothing_saturates():
     _, times = net.run(x)
     for (t_min, _), t in zip(net.windows[1:], times[1:], strict=True):
         assert (t > t_min).all()  # no neuron pushed to the start of its window
-    relus, out = ttfs_mapping.relu_outputs(model, x)
+    relus, out = relu_nets.relu_outputs(model, x)
     assert (net(x) - out).abs().max() <= 1e-5
     net.fit_windows(torch.rand(5, 10) * 0.01, grow_only=True)
     assert [b - a for a, b in net.windows] == after  # grow_only never shrinks

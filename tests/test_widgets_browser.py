@@ -1,11 +1,12 @@
 """The explorers in a real browser: JupyterLab + Chromium, a slider dragged with the mouse.
 
 The test starts JupyterLab on a free loopback port (127.0.0.1 only, a random token) in a temporary
-folder, opens a notebook that creates each explorer in a fresh kernel, and drives Debian's
-Chromium with Playwright (``executable_path``: Playwright downloads no browser). For each explorer
-it checks the figure is an image (not ``<Figure size ...>`` text), every slider track is wide
-enough to drag in a 1024 px window, and dragging one slider changes both the image in the page
-and the result in the kernel (which the notebook writes to a JSON file on every change).
+folder, with the settings ``make lab`` passes (``.ci/lab_settings``), opens a notebook that
+creates each explorer in a fresh kernel, and drives Debian's Chromium with Playwright
+(``executable_path``: Playwright downloads no browser). For each explorer it checks the figure is
+an image (not ``<Figure size ...>`` text), every slider track is wide enough to drag in a 1024 px
+window, and dragging one slider changes both the image in the page and the result in the kernel
+(which the notebook writes to a JSON file on every change). No news or update pop-up shows.
 
 Needs ``playwright`` (in ``[dev]``) and Chromium (``apt-get install chromium``, or set
 ``SPIKELEARN_CHROMIUM`` to its path); without either it skips and says which is missing.
@@ -61,6 +62,8 @@ enc.controls["gain"].observe(log_enc, names="value")
 log_enc()
 enc""",
 }
+# JupyterLab's defaults for the course, as `make lab` passes them (no news pop-up, no update check)
+LAB_SETTINGS = ROOT / ".ci" / "lab_settings"
 SLIDER = {"lif": "input current", "encoding": "gain"}  # the slider each check drags to 80%
 # what that does in the kernel: current 0.3 -> 1.2 fires more; gain 1.0 -> 0.8 fewer spikes
 MOVED = {
@@ -93,7 +96,7 @@ def lab(tmp_path_factory):
         env[var] = str(root / f".{var.lower()}")  # no state shared with the user's JupyterLab
     cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", f"--ServerApp.root_dir={root}"]
     cmd += ["--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}", "--ServerApp.port_retries=0"]
-    cmd += [f"--IdentityProvider.token={token}", "--LabApp.news_url=None"]
+    cmd += [f"--IdentityProvider.token={token}", f"--LabApp.app_settings_dir={LAB_SETTINGS}"]
     if hasattr(os, "getuid") and os.getuid() == 0:
         cmd.append("--allow-root")
     log = open(root / "lab.log", "w")
@@ -205,3 +208,17 @@ def test_explorer_shows_an_image_and_a_dragged_slider_changes_it_and_the_kernel(
     )
     assert img.get_attribute("src") != before_src  # the page shows the new frame
     page.wait_for_function("img => img.naturalWidth > 0", arg=img.element_handle())
+
+
+def test_make_lab_passes_the_settings_this_test_uses():
+    lab_line = next(
+        line for line in (ROOT / "Makefile").read_text().splitlines() if "jupyter lab" in line
+    )
+    assert "--LabApp.app_settings_dir=$(CURDIR)/.ci/lab_settings" in lab_line
+
+
+def test_no_news_or_update_pop_up(page):
+    """JupyterLab 4 asks "Would you like to get notified about official Jupyter news?" on a first
+    start unless its fetchNews setting says no; --LabApp.news_url=None does not stop that question."""
+    toasts = page.locator(".jp-Notification-Toast-Text, .Toastify__toast").all_inner_texts()
+    assert not [t for t in toasts if "news" in t.lower() or "update" in t.lower()], toasts

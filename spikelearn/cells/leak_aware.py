@@ -5,8 +5,9 @@ Sarwar, Panda, Srinivasan & Roy, Frontiers in Neuroscience 2020, arXiv 1903.0637
 a neuron in time. Each neuron is one unit whose activation is its spike count ``a = Σ_t o[t]`` and
 whose input is its total current ``net = Σ_t x[t]``; the error is passed back once through an
 approximate ``∂a/∂net`` that corrects ``1/V_th`` for the leak (:func:`leak_aware_derivative`).
-Because the derivative needs the whole spike train, the neuron is a sequence-level operation with
-only a ``multi_step``; use it as ``spikelearn.layers.Spiking(LeakAwareLIF(beta=0.99))``.
+Because the derivative needs the whole spike train, the neuron trains only through its
+``multi_step`` (its kernel); use it as ``spikelearn.layers.Spiking(LeakAwareLIF(beta=0.99))``. Its
+one-step call gives the same forward values but no gradient: backpropagating through it raises.
 """
 
 import math
@@ -14,6 +15,7 @@ import math
 import torch
 
 from .._checks import check_positive, check_range, check_sequence
+from .neuron import Neuron
 
 
 def leak_aware_derivative(spk_seq, beta, threshold=1.0):
@@ -51,18 +53,14 @@ def leak_aware_derivative(spk_seq, beta, threshold=1.0):
 
 
 class _LeakAwareLIF(torch.autograd.Function):
-    """Forward: LIF with hard reset over the sequence. Backward: Lee et al.'s ∂a/∂net to every step."""
+    """Forward: the neuron's own steps over the sequence. Backward: Lee et al.'s ∂a/∂net to every
+    step."""
 
     @staticmethod
-    def forward(ctx, x_seq, beta, threshold):
-        mem, spikes, mems = torch.zeros_like(x_seq[0]), [], []
-        spk = torch.zeros_like(mem)
-        for x in x_seq:  # u[t] = λ·u[t-1]·(1 - o[t-1]) + x[t];  o[t] = H(u[t] - V_th)
-            mem = beta * mem * (1 - spk) + x
-            spk = (mem > threshold).to(x.dtype)
-            spikes.append(spk)
-            mems.append(mem)
-        spk_seq, mem_seq = torch.stack(spikes), torch.stack(mems)
+    def forward(ctx, x_seq, mem, neuron):
+        with torch.no_grad():
+            spk_seq, mem_seq = neuron.step_loop(x_seq, [mem])
+        beta, threshold = float(neuron.beta), float(neuron.threshold)
         ctx.save_for_backward(leak_aware_derivative(spk_seq, beta, threshold))
         ctx.mark_non_differentiable(mem_seq)
         return spk_seq, mem_seq
@@ -74,20 +72,50 @@ class _LeakAwareLIF(torch.autograd.Function):
         return (derivative * grad_count).expand_as(grad_spk).clone(), None, None
 
 
-class LeakAwareLIF(torch.nn.Module):
+def _leak_aware_kernel(neuron, x_seq, mem):
+    return _LeakAwareLIF.apply(x_seq, mem, neuron)
+
+
+class _StepSpike(torch.autograd.Function):
+    """The Heaviside spike of one step; its gradient is not defined, so backward raises."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return (x > 0).to(x.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        raise RuntimeError(
+            "LeakAwareLIF's gradient is Lee et al.'s derivative of the whole spike train: train "
+            "it with multi_step (layers.Spiking(LeakAwareLIF(...))), not one step at a time"
+        )
+
+
+class NoStepGradient:
+    """LeakAwareLIF's spike function: Heaviside forward, no gradient for a single step."""
+
+    def __call__(self, x):
+        return _StepSpike.apply(x)
+
+    def __repr__(self):
+        return "NoStepGradient()"
+
+
+class LeakAwareLIF(Neuron):
     """LIF neuron trained with Lee et al. 2020's leak-aware derivative (a sequence-level spike).
 
     Forward, per step: ``u[t] = λ·u[t-1]·(1 - o[t-1]) + x[t]``, ``o[t] = H(u[t] - V_th)`` (hard
-    reset). Backward: Lee et al. do not unroll the neuron in time. Each neuron is one unit whose
-    activation is its spike count ``a = Σ_t o[t]`` and whose input is its total current
-    ``net = Σ_t x[t]``; the output error is accumulated over the whole window and passed back once
-    through ``∂a/∂net`` (:func:`leak_aware_derivative`). In BPTT terms every time step receives
-    the same gradient::
+    reset, the neuron core's ``"zero_before"``). Backward: Lee et al. do not unroll the neuron in
+    time. Each neuron is one unit whose activation is its spike count ``a = Σ_t o[t]`` and whose
+    input is its total current ``net = Σ_t x[t]``; the output error is accumulated over the whole
+    window and passed back once through ``∂a/∂net`` (:func:`leak_aware_derivative`). In BPTT
+    terms every time step receives the same gradient::
 
         ∂L/∂x[t] = ∂a/∂net · Σ_t' ∂L/∂o[t']
 
-    so it needs the whole spike train: it is a sequence-level operation and only has a
-    ``multi_step``. The membrane output carries no gradient (use spike-count losses).
+    so it needs the whole spike train: ``multi_step`` runs it as one operation (its kernel), and
+    the one-step call, which gives the same forward values, raises if backpropagated through.
+    The membrane output carries no gradient (use spike-count losses).
     Put it in a model with ``spikelearn.layers.Spiking(LeakAwareLIF(beta=0.99))``.
 
     Args:
@@ -95,18 +123,24 @@ class LeakAwareLIF(torch.nn.Module):
         threshold: ``V_th > 0`` (Lee et al. use 1).
     """
 
+    kernel = _leak_aware_kernel
+
     def __init__(self, beta=0.99, threshold=1.0):
-        super().__init__()
-        self.beta = float(check_range("beta", beta, 0, 1, low_open=True))
-        self.threshold = float(check_positive("threshold", threshold))
+        if torch.is_tensor(threshold) and threshold.numel() != 1:
+            raise ValueError(f"threshold must be one number, got shape {tuple(threshold.shape)}")
+        super().__init__(threshold, NoStepGradient(), "zero_before")
+        self.parameter("beta", beta, check=_leak)
 
-    def multi_step(self, x_seq):
-        """Run ``[T, B, ...]`` input currents (``T >= 1``); returns ``(spk_seq, mem_seq)``."""
-        check_sequence("x_seq", x_seq)
-        return _LeakAwareLIF.apply(x_seq, self.beta, self.threshold)
+    def charge(self, x, mem):
+        return self.beta * mem + x
 
-    def extra_repr(self):
-        return f"beta={self.beta:g}, threshold={self.threshold:g}"
+
+def _leak(name, value):
+    if torch.is_tensor(value) and value.numel() != 1:
+        raise ValueError(
+            f"{name} must be one number (Lee et al.'s λ), got shape {tuple(value.shape)}"
+        )
+    return check_range(name, value, 0, 1, low_open=True)
 
 
 __all__ = ["leak_aware_derivative", "LeakAwareLIF"]

@@ -5,7 +5,7 @@ A recurrent neuron feeds its own spikes of the previous step back in as extra in
 
     r[t] = H(u[t-1] - V_th)                          reset from the previous step, detached
     u[t] = β·u[t-1] + x[t] + R(o[t-1]) - r[t]·V_th     reset_mechanism="subtract"
-    u[t] = (β·u[t-1] + x[t] + R(o[t-1]))·(1 - r[t])    reset_mechanism="zero"
+    u[t] = (β·u[t-1] + x[t] + R(o[t-1]))·(1 - r[t])    reset_mechanism="zero" (snnTorch's: zero_after)
     o[t] = H(u[t] - V_th)                            spike, surrogate gradient in backward
 
 The feedback ``R`` is either
@@ -20,7 +20,7 @@ The feedback ``R`` is either
 not depend on the layer's own spikes, so all T steps are one matmul: fold time into batch with
 :class:`spikelearn.layers.TimeFolded`. The recurrence cannot: ``o[t-1]`` must exist before
 ``u[t]`` can be computed, so the forward pass is a loop over time. ``RLIF.multi_step`` runs that
-loop as one autograd node (:class:`_FusedRLIF`, no per-step graph); in its backward pass the
+loop as one autograd node (:func:`spikelearn.cells._fused.rlif`, no per-step graph); in its backward pass the
 weight gradient ``∂L/∂W = Σ_t g[t]ᵀ·o[t-1]`` is again independent across steps and is one matmul
 over all ``T·B`` rows. ``RSynaptic`` and conv feedback run the plain step loop.
 
@@ -28,207 +28,129 @@ With the same parameters the spikes and membranes equal snnTorch's bit for bit
 (``tests/test_recurrent.py``).
 """
 
+import math
+
 import torch
 from torch import nn
 
-from .._checks import (
-    check_int,
-    check_probability,
-    check_same_shape,
-    check_tensor,
-)
-from . import surrogate as _surrogate
-from .neurons import RESETS, _lif_setup, _param, _step_loop
+from .._checks import check_int, check_range, check_sequence
+from . import _fused
+from .neuron import RESETS, Neuron
 
 
-def _feedback(module, V, all_to_all, linear_features, conv2d_channels, kernel_size, learn):
-    """Set ``module.recurrent`` (all-to-all) or ``module.V`` (one-to-one), as snnTorch does."""
-    if all_to_all:
-        if (linear_features is None) == (conv2d_channels is None or kernel_size is None):
-            raise ValueError(
-                "all_to_all=True needs either linear_features or both conv2d_channels and "
-                f"kernel_size, got linear_features={linear_features!r}, "
-                f"conv2d_channels={conv2d_channels!r}, kernel_size={kernel_size!r}"
-            )
-        if linear_features is not None:
-            n = check_int("linear_features", linear_features, low=1)
-            module.recurrent = nn.Linear(n, n)
+class Recurrent(Neuron):
+    """What :class:`RLIF` and :class:`RSynaptic` share: the feedback ``R(o)`` of the last spikes.
+
+    ``R`` is all-to-all (``module.recurrent``: an ``nn.Linear`` or ``nn.Conv2d``, initialised by
+    PyTorch's default, as snnTorch does) or one-to-one (``module.V``: one weight, or one per
+    neuron). Its state starts with ``"spk"``: a step needs the previous step's spikes.
+    """
+
+    snntorch_zero = "zero_after"
+
+    def __init__(self, V, all_to_all, linear_features, conv2d_channels, kernel_size,
+                 learn_recurrent, threshold, spike_grad, reset_mechanism, learn_threshold,
+                 state_quant):  # fmt: skip
+        super().__init__(threshold, spike_grad, reset_mechanism, learn_threshold, state_quant)
+        if all_to_all:
+            if (linear_features is None) == (conv2d_channels is None or kernel_size is None):
+                raise ValueError(
+                    "all_to_all=True needs either linear_features or both conv2d_channels and "
+                    f"kernel_size, got linear_features={linear_features!r}, "
+                    f"conv2d_channels={conv2d_channels!r}, kernel_size={kernel_size!r}"
+                )
+            if linear_features is not None:
+                n = check_int("linear_features", linear_features, low=1)
+                self.recurrent = nn.Linear(n, n)
+            else:
+                c = check_int("conv2d_channels", conv2d_channels, low=1)
+                k = check_int("kernel_size", kernel_size, low=1)
+                if k % 2 == 0:
+                    raise ValueError(
+                        f"kernel_size must be odd (padding k // 2 keeps the map's size), got {k}"
+                    )
+                self.recurrent = nn.Conv2d(c, c, k, padding=k // 2)
+            self.recurrent.requires_grad_(bool(learn_recurrent))
+            self.V = None
         else:
-            c, k = (
-                check_int("conv2d_channels", conv2d_channels, 1),
-                check_int("kernel_size", kernel_size, 1),
-            )
-            module.recurrent = nn.Conv2d(c, c, k, padding=k // 2)
-        module.recurrent.requires_grad_(bool(learn))
-        module.V = None
-    else:
-        if linear_features is not None or conv2d_channels is not None or kernel_size is not None:
-            raise ValueError(
-                "all_to_all=False uses the weight V; do not pass linear_features, "
-                "conv2d_channels or kernel_size"
-            )
-        module.recurrent = None
-        _param(module, "V", V, learn)
-
-
-class _Recurrent(nn.Module):
-    """Shared parts of :class:`RLIF` and :class:`RSynaptic`: feedback, state checks, reset."""
+            if (
+                linear_features is not None
+                or conv2d_channels is not None
+                or kernel_size is not None
+            ):
+                raise ValueError(
+                    "all_to_all=False uses the weight V; do not pass linear_features, "
+                    "conv2d_channels or kernel_size"
+                )
+            self.recurrent = None
+            self.parameter("V", V, learn_recurrent, check=_check_real)
 
     def feedback(self, spk):
         """``R(o)``: the current the previous step's spikes feed back."""
         return self.recurrent(spk) if self.recurrent is not None else spk * self.V
 
-    def _state(self, name, value, input_):
-        if value is None:
-            return torch.zeros_like(input_)
-        check_tensor(name, value)
-        return check_same_shape(name, value, "input_", input_)
-
-    def _reset_and_fire(self, base, mem):
-        reset = (mem - self.threshold > 0).to(mem.dtype).detach()
-        if self.reset_mechanism == "subtract":
-            base = base - reset * self.threshold
-        elif self.reset_mechanism == "zero":
-            base = base - reset * base
-        return self.spike_grad(base - self.threshold), base
+    def start(self, like, state, where="input_"):
+        values = super().start(like, state, where)
+        if isinstance(self.recurrent, nn.Linear) and like.shape[-1] != self.recurrent.in_features:
+            raise ValueError(
+                f"{where} must have {self.recurrent.in_features} features in its last dimension "
+                f"(linear_features), got shape {tuple(like.shape)}"
+            )
+        if isinstance(self.recurrent, nn.Conv2d) and (
+            like.dim() != 4 or like.shape[1] != self.recurrent.in_channels
+        ):
+            raise ValueError(
+                f"{where} must be [B, {self.recurrent.in_channels}, H, W] (conv2d_channels), "
+                f"got shape {tuple(like.shape)}"
+            )
+        return values
 
     def extra_repr(self):
         kind = "one-to-one" if self.recurrent is None else "all-to-all"
-        return f"{kind}, reset={self.reset_mechanism!r}, spike_grad={self.spike_grad!r}"
+        return f"{kind}, {super().extra_repr()}"
 
 
-class RLIF(_Recurrent):
-    """Recurrent leaky integrate-and-fire neuron (snnTorch's ``RLeaky``).
+def _check_real(name, value):
+    """Any finite real number (or tensor of them): a feedback weight may be negative."""
+    return check_range(name, value, -math.inf, math.inf, low_open=True, high_open=True)
+
+
+class RLIF(Recurrent):
+    """Recurrent leaky integrate-and-fire neuron (snnTorch's ``RLeaky``): ``u = β·u + x + R(o)``.
+
+    ``spk, mem = rlif(cur, spk, mem)``.
 
     Args:
         beta: membrane decay per step in [0, 1]; float or per-neuron tensor.
         V: one-to-one feedback weight (used when ``all_to_all=False``).
         all_to_all: all-to-all feedback (``nn.Linear``/``nn.Conv2d``) instead of one-to-one.
         linear_features: number of neurons, for all-to-all linear feedback.
-        conv2d_channels, kernel_size: for all-to-all convolutional feedback.
-        threshold, spike_grad, reset_mechanism, learn_beta, learn_threshold: as ``neurons.LIF``.
+        conv2d_channels, kernel_size: for all-to-all convolutional feedback (odd kernel).
+        threshold, spike_grad, reset_mechanism, learn_beta, learn_threshold, state_quant: as
+            ``neurons.LIF`` (``"zero"`` is snnTorch's ``"zero_after"``).
         learn_recurrent: train the feedback weights (default True, as snnTorch).
+
+    ``multi_step`` is fused (:func:`spikelearn.cells._fused.rlif`) for linear or one-to-one
+    feedback and a spikelearn surrogate; a step loop otherwise.
     """
+
+    state = ("spk", "mem")
+    kernel = _fused.rlif
 
     def __init__(self, beta, V=1.0, all_to_all=True, linear_features=None, conv2d_channels=None,
                  kernel_size=None, threshold=1.0, spike_grad=None, reset_mechanism="subtract",
-                 learn_beta=False, learn_threshold=False, learn_recurrent=True):  # fmt: skip
-        super().__init__()
-        _lif_setup(self, beta, threshold, spike_grad, reset_mechanism, learn_beta, learn_threshold)
-        _feedback(
-            self, V, all_to_all, linear_features, conv2d_channels, kernel_size, learn_recurrent
-        )
+                 learn_beta=False, learn_threshold=False, learn_recurrent=True,
+                 state_quant=None):  # fmt: skip
+        super().__init__(V, all_to_all, linear_features, conv2d_channels, kernel_size,
+                         learn_recurrent, threshold, spike_grad, reset_mechanism,
+                         learn_threshold, state_quant)  # fmt: skip
+        self.parameter("beta", beta, learn_beta)
 
-    def forward(self, input_, spk=None, mem=None):
-        """One step: ``spk, mem = rlif(cur, spk, mem)``; ``None`` states start from rest."""
-        check_tensor("input_", input_)
-        spk, mem = self._state("spk", spk, input_), self._state("mem", mem, input_)
-        base = self.beta.clamp(0, 1) * mem + input_ + self.feedback(spk)
-        return self._reset_and_fire(base, mem)
-
-    def multi_step(self, x_seq, spk=None, mem=None):
-        """Run ``[T, B, ...]`` currents; returns ``(spk_seq, mem_seq)``. Fused (one autograd
-        node, same numbers as the step loop) for linear or one-to-one feedback and a spikelearn
-        surrogate; a step loop otherwise."""
-        check_tensor("x_seq", x_seq, min_dim=2)
-        spk = self._state("spk", spk, x_seq[0])
-        mem = self._state("mem", mem, x_seq[0])
-        linear = isinstance(self.recurrent, nn.Linear)
-        if isinstance(self.spike_grad, _surrogate.Surrogate) and (linear or self.recurrent is None):
-            weight, bias = (self.recurrent.weight, self.recurrent.bias) if linear else (None, None)
-            return _FusedRLIF.apply(x_seq, spk, mem, self.beta.clamp(0, 1), self.threshold,
-                                    weight, bias, self.V, self.spike_grad, self.reset_mechanism)  # fmt: skip
-        return _step_loop(self, x_seq, (spk, mem), returns_spikes_as_state=True)
+    def charge(self, x, spk, mem):
+        return self.beta.clamp(0, 1) * mem + x + self.feedback(spk)
 
 
-class _FusedRLIF(torch.autograd.Function):
-    """Recurrent LIF over a sequence as one autograd node. Forward: :meth:`RLIF.forward`'s
-    arithmetic, operation for operation, in place. Backward (BPTT), with ``h[t] = ∂L/∂(the
-    pre-reset sum at t)`` (``= g[t]·(1 - r[t])`` for the zero reset, ``g[t]`` otherwise)::
-
-        ∂L/∂o[t] = g_o[t] + Rᵀ(h[t+1])
-        g[t] = g_u[t] + σ'(u[t] - V_th)·∂L/∂o[t] + β·h[t+1]
-        ∂L/∂x[t] = h[t]    ∂L/∂W = Σ_t h[t]ᵀ·o[t-1]  (one matmul)    ∂L/∂b = Σ_t h[t]
-    """
-
-    @staticmethod
-    def forward(ctx, x_seq, spk0, mem0, beta, threshold, weight, bias, V, surrogate, reset):
-        ctx.set_materialize_grads(False)
-        mems, spikes = torch.empty_like(x_seq), torch.empty_like(x_seq)
-        r = (mem0 - threshold > 0).to(mem0.dtype)
-        spk, mem = spk0, mem0
-        for t in range(x_seq.shape[0]):
-            u = torch.mul(beta, mem, out=mems[t]).add_(x_seq[t])
-            u.add_(torch.nn.functional.linear(spk, weight, bias) if V is None else spk * V)
-            if reset == "subtract":
-                u.sub_(r * threshold)
-            elif reset == "zero":
-                u.sub_(r * u)
-            # a fresh (aligned) tensor for the next matmul: BLAS rounds differently on a view
-            # into the middle of a buffer, and snnTorch multiplies fresh tensors
-            spk = r = torch.sub(u, threshold).gt_(0)
-            spikes[t] = spk
-            mem = u
-        ctx.save_for_backward(spk0, mem0, mems, spikes, beta, threshold, weight, V)
-        ctx.surrogate, ctx.reset, ctx.has_bias = surrogate, reset, bias is not None
-        return spikes, mems
-
-    @staticmethod
-    def backward(ctx, grad_spk, grad_mem):
-        spk0, mem0, mems, spikes, beta, threshold, weight, V = ctx.saved_tensors
-        zero = ctx.reset == "zero"
-        r0 = (mem0 - threshold > 0).to(mems.dtype)
-        prev_spk = torch.cat([spk0[None], spikes[:-1]])  # o[t-1], which is also r[t]
-        resets = torch.cat([r0[None], spikes[:-1]])
-        back = (lambda h: h @ weight) if V is None else (lambda h: h * V)  # Rᵀ
-        need_thr = ctx.needs_input_grad[4]
-        h_seq = torch.empty_like(mems)
-        d_thr = torch.zeros_like(mems[0]) if need_thr else None
-        last = mems.shape[0] - 1
-        for t in range(last, -1, -1):
-            g = h_seq[t]  # written in place: ∂L/∂o[t], then g[t], then h[t]
-            if t < last:
-                if V is None:
-                    torch.matmul(h_seq[t + 1], weight, out=g)
-                else:
-                    torch.mul(h_seq[t + 1], V, out=g)
-                if grad_spk is not None:
-                    g.add_(grad_spk[t])
-            elif grad_spk is not None:
-                g.copy_(grad_spk[t])
-            else:
-                g.zero_()
-            g.mul_(ctx.surrogate.derivative(mems[t] - threshold))  # one [B, ...] slice: in cache
-            if need_thr:
-                d_thr.sub_(g)
-            if grad_mem is not None:
-                g.add_(grad_mem[t])
-            if t < last:
-                g.addcmul_(beta, h_seq[t + 1])
-            if need_thr and ctx.reset == "subtract":
-                d_thr.addcmul_(g, resets[t], value=-1)
-            if zero:
-                g.mul_(1 - resets[t])
-        prev_mem = torch.cat([mem0[None], mems[:-1]])
-        need = ctx.needs_input_grad
-        d_w = d_b = d_v = None
-        if V is None and need[5]:
-            d_w = h_seq.flatten(0, -2).T @ prev_spk.flatten(0, -2)
-        if V is None and ctx.has_bias and need[6]:
-            d_b = h_seq.flatten(0, -2).sum(0)
-        if V is not None and need[7]:
-            d_v = (h_seq * prev_spk).sum_to_size(V.shape)
-        return (
-            h_seq if need[0] else None,
-            back(h_seq[0]) if need[1] else None,
-            (beta * h_seq[0]).sum_to_size(mem0.shape) if need[2] else None,
-            (h_seq * prev_mem).sum_to_size(beta.shape) if need[3] else None,
-            d_thr.sum_to_size(threshold.shape) if need_thr else None,
-            d_w, d_b, d_v, None, None,
-        )  # fmt: skip
-
-
-class RSynaptic(_Recurrent):
+class RSynaptic(Recurrent):
     """Recurrent second-order neuron (snnTorch's ``RSynaptic``): the feedback enters the current::
 
         i[t] = α·i[t-1] + x[t] + R(o[t-1])
@@ -238,30 +160,21 @@ class RSynaptic(_Recurrent):
     decay per step in [0, 1]) and ``learn_alpha``. ``multi_step`` is a step loop.
     """
 
+    state = ("spk", "syn", "mem")
+
     def __init__(self, alpha, beta, V=1.0, all_to_all=True, linear_features=None,
                  conv2d_channels=None, kernel_size=None, threshold=1.0, spike_grad=None,
                  reset_mechanism="subtract", learn_alpha=False, learn_beta=False,
-                 learn_threshold=False, learn_recurrent=True):  # fmt: skip
-        super().__init__()
-        _lif_setup(self, beta, threshold, spike_grad, reset_mechanism, learn_beta, learn_threshold)
-        _param(self, "alpha", check_probability("alpha", alpha), learn_alpha)
-        _feedback(
-            self, V, all_to_all, linear_features, conv2d_channels, kernel_size, learn_recurrent
-        )
+                 learn_threshold=False, learn_recurrent=True, state_quant=None):  # fmt: skip
+        super().__init__(V, all_to_all, linear_features, conv2d_channels, kernel_size,
+                         learn_recurrent, threshold, spike_grad, reset_mechanism,
+                         learn_threshold, state_quant)  # fmt: skip
+        self.parameter("alpha", alpha, learn_alpha)
+        self.parameter("beta", beta, learn_beta)
 
-    def forward(self, input_, spk=None, syn=None, mem=None):
-        """One step: returns ``(spk, syn, mem)``."""
-        check_tensor("input_", input_)
-        spk, syn = self._state("spk", spk, input_), self._state("syn", syn, input_)
-        mem = self._state("mem", mem, input_)
-        syn = self.alpha.clamp(0, 1) * syn + input_ + self.feedback(spk)
-        spk, mem = self._reset_and_fire(self.beta.clamp(0, 1) * mem + syn, mem)
-        return spk, syn, mem
-
-    def multi_step(self, x_seq, spk=None, syn=None, mem=None):
-        """Run ``[T, B, ...]`` currents; returns ``(spk_seq, syn_seq, mem_seq)``."""
-        check_tensor("x_seq", x_seq, min_dim=2)
-        return _step_loop(self, x_seq, (spk, syn, mem), returns_spikes_as_state=True)
+    def charge(self, x, spk, syn, mem):
+        syn = self.alpha.clamp(0, 1) * syn + x + self.feedback(spk)
+        return syn, self.beta.clamp(0, 1) * mem + syn
 
 
 def truncated_bptt(neuron, x_seq, k, state=()):
@@ -271,20 +184,24 @@ def truncated_bptt(neuron, x_seq, k, state=()):
     explode or vanish over the whole sequence (Williams & Peng 1990); the forward values are
     unchanged. This call keeps every window's graph (one backward for all of them); the memory
     saving of truncated BPTT comes from backpropagating each window's loss before running the
-    next one, so that the graph held spans ``k`` steps, not ``T``. Works for the
-    neurons whose ``multi_step`` returns its own state arguments (``RLIF``: ``(spk, mem)``,
-    ``RSynaptic``: ``(spk, syn, mem)``, ``adaptive.ALIF``: ``(spk, a, mem)``).
+    next one, so that the graph held spans ``k`` steps, not ``T``. Works for every spikelearn
+    neuron (``state`` is its initial state, in the neuron's ``state`` order).
 
     Returns the outputs of ``multi_step`` over all ``T`` steps, concatenated on time.
     """
-    check_tensor("x_seq", x_seq, min_dim=2)
+    if not isinstance(neuron, Neuron):
+        raise TypeError(f"neuron must be a spikelearn neuron, got {type(neuron).__name__}")
+    check_sequence("x_seq", x_seq)
     k = check_int("k", k, low=1)
+    outputs = neuron.outputs()
     chunks = []
     for chunk in x_seq.split(k):
         out = neuron.multi_step(chunk, *state)
         chunks.append(out)
-        state = tuple(s[-1].detach() for s in out)
+        # the last step's state, detached, as a copy rather than a view into this window's
+        # output: the next window starts from the same values in fresh memory
+        state = [out[outputs.index(name)][-1].detach().clone() for name in neuron.state]
     return tuple(torch.cat(parts) for parts in zip(*chunks, strict=True))
 
 
-__all__ = ["RLIF", "RSynaptic", "truncated_bptt", "RESETS"]
+__all__ = ["Recurrent", "RLIF", "RSynaptic", "truncated_bptt", "RESETS"]

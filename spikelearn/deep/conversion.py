@@ -36,11 +36,8 @@ from torch import nn
 
 from .._checks import check_choice, check_int, check_range, check_tensor
 from ..cells.neurons import IF
-from ..networks import norm
-from ..networks.layers import WEIGHTED, Spiking, TimeFolded, weighted_layers
-
-STATELESS = (nn.Flatten, nn.AvgPool2d, nn.AdaptiveAvgPool2d, nn.Dropout, nn.Identity)
-BATCH_NORMS = (nn.BatchNorm1d, nn.BatchNorm2d)  # the ANN's (norm.BATCH_NORMS adds the SNN's)
+from ..networks import norm, walk
+from ..networks.layers import Spiking, TimeFolded
 
 
 class ReLUBasicBlock(nn.Module):
@@ -87,6 +84,37 @@ def relu_resnet(in_channels=1, num_classes=10, width=16, blocks=(2, 2, 2)):
     return nn.Sequential(*layers)
 
 
+def relu_vgg(in_channels=3, num_classes=10, layout=((64, 64), (128, 128)), hidden=(),
+             image_size=32, pool="max"):  # fmt: skip
+    """A ReLU VGG: per stage of ``layout`` (the convolutions' widths) ``Conv3x3 -> BatchNorm ->
+    ReLU`` each, then 2x2 pooling; ``Flatten``, ``Linear -> ReLU`` per width in ``hidden``, and a
+    linear readout. ``spiking_vgg(layout=..., hidden=...)`` is its spiking twin.
+
+    ``pool="max"`` is what :func:`spikelearn.ttfs_mapping.from_relu` maps (a max is the earliest
+    spike; Stanojevic et al. 2024's VGG16 is ``layout=((64,) * 2, (128,) * 2, (256,) * 3,
+    (512,) * 3, (512,) * 3)``); ``pool="avg"`` is what :func:`convert` converts.
+    """
+    check_int("in_channels", in_channels, low=1)
+    check_int("image_size", image_size, low=1)
+    check_choice("pool", pool, ("max", "avg"))
+    layers, cin, size = [], in_channels, image_size
+    for stage in layout:
+        for cout in stage:
+            check_int("layout", cout, low=1)
+            layers += [nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout)]
+            layers.append(nn.ReLU())
+            cin = cout
+        if size >= 2:
+            layers.append(nn.MaxPool2d(2) if pool == "max" else nn.AvgPool2d(2))
+            size //= 2
+    layers.append(nn.Flatten())
+    features = cin * size * size
+    for width in hidden if isinstance(hidden, tuple | list) else (hidden,):
+        layers += [nn.Linear(features, check_int("hidden", width, low=1)), nn.ReLU()]
+        features = width
+    return nn.Sequential(*layers, nn.Linear(features, num_classes))
+
+
 class ConvertedBlock(nn.Module):
     """A converted residual block: ``IF(branch(x) + shortcut(x))`` on ``[T, B, C, H, W]``."""
 
@@ -98,16 +126,21 @@ class ConvertedBlock(nn.Module):
         return self.neuron(self.branch(x_seq) + self.shortcut(x_seq))
 
 
+def _synapse(m):
+    return walk.kind(m) == "synapse"
+
+
 def _check_ann(ann):
     if not isinstance(ann, nn.Sequential):
         raise TypeError(f"ann must be an nn.Sequential, got {type(ann).__name__}")
-    for m in ann:
-        if not isinstance(m, WEIGHTED + STATELESS + BATCH_NORMS + (nn.ReLU, ReLUBasicBlock)):
+    for i, m in enumerate(ann):
+        if type(m) not in ANN_LAYERS:  # the exact type: a spiking neuron is not an ANN layer
             raise TypeError(
                 f"conversion supports Linear, Conv2d, BatchNorm, ReLU, ReLUBasicBlock, Flatten, "
-                f"AvgPool2d and Dropout, got {type(m).__name__} (use AvgPool for MaxPool)"
+                f"AvgPool2d and Dropout, got {type(walk.inner(m)).__name__} at index {i} (a ReLU "
+                f"ANN; use AvgPool for MaxPool)"
             )
-    if not any(isinstance(m, WEIGHTED + (ReLUBasicBlock,)) for m in ann):
+    if not any(_synapse(m) or isinstance(m, ReLUBasicBlock) for m in ann):
         raise ValueError("ann has no Linear/Conv2d layer to convert")
     return ann
 
@@ -117,7 +150,7 @@ def batchnorm_folded(ann):
     (:func:`spikelearn.norm.fold_batchnorm`): the same function as ``ann.eval()``, fewer layers."""
     folded = norm.fold_batchnorm(copy.deepcopy(_check_ann(ann)).eval())
     for before, m in zip([None, *folded[:-1]], folded, strict=True):
-        if isinstance(m, BATCH_NORMS):
+        if walk.kind(m) == "norm":
             raise TypeError(
                 f"a {type(m).__name__} must directly follow a Linear/Conv2d to be folded, "
                 f"got it after {type(before).__name__ if before is not None else 'nothing'}"
@@ -147,9 +180,13 @@ def activation_scales(ann, x, percentile=99.9):
             inner = m.branch[:3](h)  # conv, (folded batch norm), ReLU
             scales.append(_percentile(inner, percentile, f"layer {i} (branch)"))
         h = m(h)
-        if isinstance(m, WEIGHTED + (ReLUBasicBlock,)):
+        if _synapse(m) or isinstance(m, ReLUBasicBlock):
             scales.append(_percentile(h, percentile, f"layer {i} ({type(m).__name__})"))
     return scales
+
+
+def _synapses(module):
+    return [site.layer for site in walk.walk(module) if site.kind == "synapse"]
 
 
 def _scaled(layer, lam_in, lam_out):
@@ -168,25 +205,23 @@ class PrechargedIF(IF):
     count only ever lags. Starting half-charged (``initial = 0.5``) turns the floor into rounding,
     ``|N - a·T| <= 1/2``, and removes most of the onset delay of deep converted networks (each
     layer no longer waits to charge up from zero) - the standard remedy since Rueckauer et al.
-    (2017) and part of QCFS conversion (Bu et al., ICLR 2022).
+    (2017) and part of QCFS conversion (Bu et al., ICLR 2022). Its own part is only where its
+    state starts (``rest``).
     """
 
     def __init__(self, threshold=1.0, initial=0.5, reset_mechanism="subtract"):
         super().__init__(threshold, reset_mechanism=reset_mechanism)
-        self.initial = check_range("initial", initial, 0.0, 1.0)
+        self.initial = float(check_range("initial", initial, 0.0, 1.0))
 
-    def _start(self, like):
+    def rest(self, name, like):
         return torch.full_like(like, self.initial) * self.threshold
-
-    def forward(self, input_, mem=None):
-        return super().forward(input_, self._start(input_) if mem is None else mem)
-
-    def multi_step(self, x_seq, mem=None):
-        check_tensor("x_seq", x_seq, min_dim=2)
-        return super().multi_step(x_seq, self._start(x_seq[0]) if mem is None else mem)
 
     def extra_repr(self):
         return super().extra_repr() + f", initial={self.initial:g}"
+
+
+ANN_LAYERS = (nn.Linear, nn.Conv2d, nn.BatchNorm1d, nn.BatchNorm2d, nn.ReLU, ReLUBasicBlock,
+              nn.Flatten, nn.AvgPool2d, nn.AdaptiveAvgPool2d, nn.Dropout, nn.Identity)  # fmt: skip
 
 
 @torch.no_grad()
@@ -220,12 +255,12 @@ def convert(ann, x, percentile=99.9, reset_mechanism="subtract", initial_membran
 
     layers, prev = [], 1.0
     for m in batchnorm_folded(ann):
-        if isinstance(m, WEIGHTED):
+        if _synapse(m):
             lam = next(scales)
             layers += [_scaled(m, prev, lam), neurons()]
             prev = lam
         elif isinstance(m, ReLUBasicBlock):
-            (conv1, conv2), shortcut = weighted_layers(m.branch), weighted_layers(m.shortcut)
+            (conv1, conv2), shortcut = _synapses(m.branch), _synapses(m.shortcut)
             if not shortcut:  # an identity shortcut is the 1x1 convolution I
                 shortcut = [nn.Conv2d(conv1.in_channels, conv1.in_channels, 1, bias=False)]
                 shortcut[0].weight.copy_(torch.eye(conv1.in_channels)[:, :, None, None])
@@ -233,7 +268,7 @@ def convert(ann, x, percentile=99.9, reset_mechanism="subtract", initial_membran
             branch = nn.Sequential(_scaled(conv1, prev, mid), neurons(), _scaled(conv2, mid, out))
             layers.append(ConvertedBlock(branch, _scaled(shortcut[0], prev, out), neurons()))
             prev = out
-        elif isinstance(m, nn.Flatten | nn.AvgPool2d | nn.AdaptiveAvgPool2d):
+        elif type(m) in (nn.Flatten, nn.AvgPool2d, nn.AdaptiveAvgPool2d):
             layers.append(TimeFolded(copy.deepcopy(m)))
     return nn.Sequential(*layers)
 
@@ -246,4 +281,5 @@ __all__ = [
     "convert",
     "batchnorm_folded",
     "relu_resnet",
+    "relu_vgg",
 ]

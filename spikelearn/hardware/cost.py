@@ -18,7 +18,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from .._checks import check_positive, check_sequence
-from ..networks.layers import WEIGHTED
+from ..cells.recurrent import Recurrent
+from ..networks import walk
+from ..networks.layers import Spiking
 from ..observe.analysis import activity
 
 E_MAC_PJ = 4.6  # pJ per 32-bit float multiply-accumulate, 45 nm (Horowitz 2014)
@@ -28,7 +30,8 @@ COST_ASSUMPTIONS = (
     "45 nm CMOS, 32-bit float (Horowitz 2014): {e_mac:g} pJ per MAC, {e_ac:g} pJ per AC; only "
     "synaptic operations are counted (no memory access, neuron updates, biases or routing); a "
     "layer fed spikes costs one AC per spike per fan-out connection; a layer fed analog values "
-    "(the first layer under direct encoding) costs dense MACs {analog}; the ANN is the same "
+    "(the first layer under direct encoding) costs dense MACs {analog}; a recurrent neuron's "
+    "feedback costs one AC per spike fed back per fan-out connection; the ANN is the same "
     "network with ReLU, one dense pass of MACs"
 )
 
@@ -51,6 +54,20 @@ def _events_times_fan_out(layer, x):
     return conv(active, ones, groups=layer.groups, **kw).sum().item()
 
 
+def _feedback_row(name, neuron, spk, steps, batch):
+    """The operations of a recurrent neuron's feedback ``R(o[t-1])`` over a run with spikes ``spk``:
+    the spikes of steps ``0..T-2`` are fed back (the state starts from no spikes)."""
+    fed = spk[:-1].flatten(0, 1)  # [(T-1)·B, ...]
+    events = (fed != 0).sum().item() / batch
+    if neuron.recurrent is None:  # one-to-one: one connection per neuron
+        sops, dense = events, spk[0].numel()
+    else:
+        sops = _events_times_fan_out(neuron.recurrent, fed) / batch if fed.numel() else 0.0
+        dense = neuron.recurrent(spk[0]).numel() * _fan_in(neuron.recurrent)
+    return dict(name=f"{name} (feedback)", analog_input=False, input_events=events, sops=sops,
+                snn_macs=0.0, ann_macs=dense / batch)  # fmt: skip
+
+
 @torch.no_grad()
 def synaptic_operations(model, x, static_input=False):
     """Count, per Linear/Conv layer and per sample, the operations of one inference of ``x``.
@@ -61,6 +78,10 @@ def synaptic_operations(model, x, static_input=False):
         static_input: if True, an analog-fed layer whose input is the same at every step (direct
             encoding) is computed once and reused, costing one dense pass of MACs, not T.
 
+    Every synapse the model's walk finds is counted (:mod:`spikelearn.walk`); a recurrent neuron
+    (``recurrent.RLIF``, ``RSynaptic``) adds a row for its feedback weights, counted from its
+    spikes (its feedback runs inside the neuron, fused, where no hook sees it).
+
     Returns:
         a list with one dict per layer: ``name``, ``analog_input`` (input not all 0/1),
         ``input_events`` (non-zero inputs per sample over all T steps), ``sops`` (event x fan-out
@@ -68,11 +89,25 @@ def synaptic_operations(model, x, static_input=False):
         ``static_input`` and an input equal at every step; else 0),
         ``ann_macs`` (dense MACs of one ANN pass).
     """
-    check_sequence("x", x, min_dim=3)
+    check_sequence("x", x, min_dim=3, floating=False)
     steps, batch = x.shape[:2]
-    layers = [(n, m) for n, m in model.named_modules() if isinstance(m, WEIGHTED)]
-    if not layers:
+    sites = walk.walk(model)
+    for s in sites:
+        if s.kind is None:
+            raise TypeError(
+                f"synaptic_operations does not know the layer {type(s.layer).__name__} at "
+                f"{s.name!r}, so it cannot count its operations (for an integer network, count "
+                f"those of the prepare_integer model it came from: the same synapses)"
+            )
+    layers = [(s.name, s.layer) for s in sites if s.kind == "synapse"]
+    recurrent = [(s.name, s.layer, s.wrapper) for s in sites if isinstance(s.layer, Recurrent)]
+    if not layers and not recurrent:
         raise ValueError("model has no Linear/Conv layer to count operations for")
+    for name, _, wrapper in recurrent:
+        if not isinstance(wrapper, Spiking):
+            raise TypeError(
+                f"the recurrent neuron at {name!r} must run in a layers.Spiking layer to be counted"
+            )
     rows, handles = {}, []
 
     def hook(name, layer):
@@ -83,7 +118,7 @@ def synaptic_operations(model, x, static_input=False):
             seq = inp.reshape(steps, batch, -1)
             passes = 1 if static_input and bool((seq == seq[:1]).all()) else steps
             rows[name] = dict(
-                name=name.removesuffix(".module"),
+                name=name,
                 analog_input=analog,
                 input_events=(inp != 0).sum().item() / batch,
                 sops=0.0 if analog else _events_times_fan_out(layer, inp) / batch,
@@ -93,14 +128,25 @@ def synaptic_operations(model, x, static_input=False):
 
         return record
 
+    def feedback_hook(name, neuron):
+        def record(module, args, output):
+            spk = output[0] if isinstance(output, tuple) else output
+            rows[name + "/feedback"] = _feedback_row(name, neuron, spk, steps, batch)
+
+        return record
+
     for name, layer in layers:
         handles.append(layer.register_forward_hook(hook(name, layer)))
+    for name, neuron, wrapper in recurrent:
+        handles.append(wrapper.register_forward_hook(feedback_hook(name, neuron)))
     try:
         model(x)
     finally:
         for h in handles:
             h.remove()
-    return [rows[name] for name, _ in layers if name in rows]
+    order = [n for n, _ in layers] + [n + "/feedback" for n, _, _ in recurrent]
+    order.sort(key=lambda n: [s.name for s in sites].index(n.removesuffix("/feedback")))
+    return [rows[n] for n in order if n in rows]
 
 
 @torch.no_grad()

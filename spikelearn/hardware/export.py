@@ -23,7 +23,7 @@ readers see only the NIR fields: they reset to ``v_reset = 0`` (not spikelearn's
 subtraction), and snnTorch's importer (``snntorch.import_from_nir``) also refuses per-neuron
 thresholds and IF nodes (it asserts ``r = 1``). The subset snnTorch's importer runs with the same
 spikes, bit for bit (``tests/test_export.py`` checks it), is: ``Linear`` layers (with or without
-bias) and ``LIF(beta, threshold, reset_mechanism="zero")`` neurons with ``beta < 1`` (one, or one
+bias) and ``LIF(beta, threshold, reset_mechanism="zero")`` (``"zero_before"``) neurons with ``beta < 1`` (one, or one
 per neuron) and one threshold per layer; its importer does not run Conv2d/AvgPool2d/Flatten chains
 from spikelearn exports as they were (a shape error), so those are outside the subset too. (snnTorch resets in the step of the spike, ``reset_delay=False``; the spikes
 are the same as spikelearn's zero reset, the membrane trace shows the reset one step earlier.)
@@ -45,10 +45,12 @@ from torch import nn
 
 from .._checks import check_int, check_positive
 from ..cells.neurons import IF, LIF
-from ..networks.layers import Spiking, TimeFolded, check_fits, unwrapped
+from ..networks import walk
+from ..networks.layers import Spiking, TimeFolded, check_fits
 
 DT = 1e-4  # the Euler step snnTorch's NIR export and import assume
-PORTABLE = (nn.Linear, LIF)  # with the conditions of _portability: snnTorch's importer, bit for bit
+SUPPORTED = (nn.Linear, nn.Conv2d, nn.Flatten, nn.AvgPool2d, LIF, IF)  # what a NIR node can hold
+PORTABLE = (nn.Linear, LIF, IF)  # with the conditions of _portability: snnTorch's importer
 
 
 class NIRPortabilityWarning(UserWarning):
@@ -57,14 +59,14 @@ class NIRPortabilityWarning(UserWarning):
 
 def _portability(i, layer):
     """Why layer ``i`` is outside the subset snnTorch's importer reproduces (empty if inside)."""
-    if not isinstance(layer, PORTABLE):
+    if type(layer) not in PORTABLE:
         return [f"layer {i} ({type(layer).__name__}) is not in the tested subset (Linear, LIF)"]
     if isinstance(layer, nn.Linear):
         return []
     issues = []
     if type(layer) is IF or bool((layer.beta.clamp(0, 1) == 1).all()):
         issues.append(f"layer {i} is an IF node (snnTorch's importer asserts r = 1)")
-    if layer.reset_mechanism != "zero":
+    if layer.reset_mechanism != "zero_before":
         issues.append(
             f"layer {i} resets by {layer.reset_mechanism!r}; other readers reset to v_reset = 0"
         )
@@ -107,7 +109,7 @@ def _node(layer, shape, dt):
         return nir.AvgPool2d(kernel_size=np.array(layer.kernel_size) * np.ones(2, int),
                              stride=np.array(stride) * np.ones(2, int),
                              padding=np.array(layer.padding) * np.ones(2, int))  # fmt: skip
-    if isinstance(layer, LIF) and type(layer) in (LIF, IF):
+    if type(layer) in (LIF, IF):
         ones = np.ones(shape)
         beta, thr = _np(layer.beta.clamp(0, 1)) * ones, _np(layer.threshold) * ones
         meta = {"reset_mechanism": layer.reset_mechanism}
@@ -139,13 +141,14 @@ def to_nir(model, input_shape, dt=DT, strict=False):
     if isinstance(input_shape, int) or not hasattr(input_shape, "__iter__"):
         raise TypeError(f"input_shape must be a tuple of ints, got {input_shape!r}")
     shape = tuple(check_int("input_shape", s, low=1) for s in input_shape)
-    pairs = unwrapped(model)  # checks the container before any node is built
+    sites = walk.chain(model, SUPPORTED, "NIR export")  # checked before any node is built
     nodes, x = {"input": nir.Input(input_type={"input": np.array(shape)})}, torch.zeros(1, *shape)
     issues = []
-    for i, (m, layer) in enumerate(pairs):
+    for i, site in enumerate(sites):
+        layer = site.layer
         issues += _portability(i, layer)
         nodes[str(i)] = _node(layer, x.shape[1:], dt)
-        if isinstance(m, TimeFolded):
+        if isinstance(site.wrapper, TimeFolded):
             check_fits(layer, x, "input_shape", f"for input_shape={shape}")
             x = layer(x)
     nodes["output"] = nir.Output(output_type={"output": np.array(x.shape[1:])})

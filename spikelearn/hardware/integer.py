@@ -23,20 +23,14 @@ import torch.nn.functional as F
 from torch import nn
 
 from .._checks import check_int, check_positive, check_tensor
-from ..cells.neurons import LIF
-from ..networks.layers import TimeFolded, unwrapped
-from .quant import FixedPoint, QuantLIF, dyadic, fixed_point, quantize
+from ..cells.neuron import Neuron
+from ..cells.neurons import IF, LIF
+from ..networks import walk
+from ..networks.layers import Spiking, TimeFolded
+from .quant import FixedPoint, dyadic, fixed_point, quantize
 
-PASS_THROUGH = (nn.Flatten, nn.MaxPool2d, nn.Identity, nn.Dropout)
-
-
-SYNAPSES = (nn.Linear, nn.Conv2d)
-
-
-def _layers(model):
-    """``(wrapper, layer)`` pairs, only of layers integer inference supports."""
-    what = "integer inference (fold BatchNorm into the weights first: norm.fold_batchnorm)"
-    return unwrapped(model, SYNAPSES + PASS_THROUGH + (LIF,), what)
+SUPPORTED = (nn.Linear, nn.Conv2d, nn.Flatten, nn.MaxPool2d, nn.Identity, nn.Dropout, LIF, IF)
+WHAT = "integer inference (fold BatchNorm into the weights first: norm.fold_batchnorm)"
 
 
 def _check_pow2(name, value):
@@ -52,32 +46,36 @@ def prepare_integer(model, weight_bits=8, input_step=1 / 16, beta_bits=8, mem_bi
 
     Per layer: weights ``ŵ = s·Q`` with ``s`` a power of two; the membrane lives on the grid
     ``g = s·s_in`` (``s_in = input_step`` for the first layer, 1 after spikes); bias and threshold
-    are rounded to ``g``; ``β`` becomes ``m / 2**beta_bits``; the neuron becomes a :class:`QuantLIF`
-    that floors its membrane to ``g`` (and saturates to ``mem_bits`` bits) each step.
+    are rounded to ``g``; ``β`` becomes ``m / 2**beta_bits``; each neuron (``LIF`` or ``IF``; any
+    other type is a ``TypeError`` naming it) keeps its class and gets
+    ``state_quant=quant.fixed_point(g, mem_bits)``, which floors its membrane to ``g`` (and
+    saturates it to ``mem_bits`` bits) each step.
     """
     check_int("weight_bits", weight_bits, low=2)
     s_in = _check_pow2("input_step", input_step)
     model, grid = copy.deepcopy(model), None
-    for wrapper, layer in _layers(model):
-        if isinstance(layer, SYNAPSES):
+    for site in walk.chain(model, SUPPORTED, WHAT):
+        layer = site.layer
+        if site.kind == "synapse":
             q, s = quantize(layer.weight, weight_bits, pow2=True)
             layer.weight.copy_(q.to(layer.weight.dtype) * s)
             grid = float(s) * s_in
             if layer.bias is not None:
                 layer.bias.copy_(torch.round(layer.bias / grid) * grid)
-        elif isinstance(layer, LIF):
+        elif site.kind == "neuron":
             if grid is None:
                 raise ValueError("every neuron must follow a Linear/Conv layer")
             if layer.beta.numel() != 1 or layer.threshold.numel() != 1:
                 raise ValueError("integer inference needs one beta and one threshold per layer")
+            if layer.state_quant is not None:
+                raise ValueError(f"the neuron at {site.name!r} already has a state_quant")
             m, n = dyadic(layer.beta.clamp(0, 1).item(), beta_bits)
             theta = round(layer.threshold.item() / grid)
             if theta < 1:
                 raise ValueError(f"threshold {layer.threshold.item():g} is below the grid {grid:g}")
-            wrapper.neuron = QuantLIF(
-                m / 2**n, theta * grid, layer.spike_grad, layer.reset_mechanism,
-                state_quant=fixed_point(grid, mem_bits),
-            )  # fmt: skip
+            layer.beta.fill_(m / 2**n)
+            layer.threshold.fill_(theta * grid)
+            layer.state_quant = fixed_point(grid, mem_bits)
             s_in, grid = 1.0, None
     return model
 
@@ -105,35 +103,37 @@ class IntegerSynapse(nn.Module):
         )
 
 
-class IntegerLIF(nn.Module):
+def _heaviside(x):
+    """The integer spike ``o = 1[U > 0]`` (integer inference has no gradient)."""
+    return (x > 0).to(x.dtype)
+
+
+class IntegerLIF(Neuron):
     """``U[t] = (m·U[t-1]) >> n + I[t] - r[t]·Θ`` in int64, saturated to ``bits``; ``o = U > Θ``.
 
-    ``peak`` keeps the largest ``|U|``, ``|I|`` or ``Θ`` of the last run; ``exact_in_float32`` says
-    whether it stayed within ``2**(22 - n)``, the range where the float model's arithmetic is exact.
+    A neuron of the core (:mod:`spikelearn.cells.neuron`) whose charge is the dyadic leak
+    ``(m·U) >> n`` (an arithmetic shift: ``floor(m·U / 2**n)``) plus the integer current; the
+    reset (``"subtract"``, ``"zero_before"``, ``"zero_after"``, ``"none"``) and the saturation
+    (its ``state_quant``) are the core's. ``peak`` keeps the largest ``|U|``, ``|I|`` or ``Θ`` seen
+    since the membrane last started from rest; ``exact_in_float32`` says whether it stayed within
+    ``2**(22 - n)``, the range where the float model's arithmetic is exact.
     """
 
-    def __init__(self, m, n, theta, reset_mechanism="subtract", bits=None):
-        super().__init__()
-        self.m, self.n, self.theta, self.bits = int(m), int(n), int(theta), bits
-        self.reset_mechanism = reset_mechanism
+    integer = True
 
-    def forward(self, i_seq):
-        u = torch.zeros_like(i_seq[0])
-        spikes, self.peak = [], max(self.theta, int(i_seq.abs().max()))
-        for i in i_seq:
-            self.peak = max(self.peak, int(u.abs().max()))
-            r = (u > self.theta).long()
-            leak = (self.m * u) >> self.n  # arithmetic shift: floor(m·U / 2**n)
-            if self.reset_mechanism == "subtract":
-                u = leak + i - r * self.theta
-            elif self.reset_mechanism == "zero":
-                u = leak * (1 - r) + i
-            else:
-                u = leak + i
-            if self.bits is not None:
-                u = u.clamp(-(2 ** (self.bits - 1)), 2 ** (self.bits - 1) - 1)
-            spikes.append((u > self.theta).long())
-        return torch.stack(spikes)
+    def __init__(self, m, n, theta, reset_mechanism="subtract", bits=None):
+        saturate = None if bits is None else _Saturate(bits)
+        super().__init__(int(theta), _heaviside, reset_mechanism, False, saturate)
+        self.m, self.n, self.bits = int(m), int(n), bits
+        self.peak = int(theta)
+
+    def rest(self, name, like):
+        self.peak = int(self.threshold)
+        return torch.zeros_like(like)
+
+    def charge(self, x, mem):
+        self.peak = max(self.peak, int(mem.abs().max()), int(x.abs().max()))
+        return ((self.m * mem) >> self.n) + x
 
     @property
     def exact_in_float32(self):
@@ -141,7 +141,23 @@ class IntegerLIF(nn.Module):
         return self.peak <= 2 ** (22 - self.n)
 
     def extra_repr(self):
-        return f"beta={self.m}/2**{self.n}, theta={self.theta}, reset={self.reset_mechanism!r}"
+        return (
+            f"beta={self.m}/2**{self.n}, theta={int(self.threshold)}, "
+            f"reset={self.reset_mechanism!r}, bits={self.bits}"
+        )
+
+
+class _Saturate:
+    """Clamp an integer membrane to ``bits``-bit two's complement."""
+
+    def __init__(self, bits):
+        self.bits = bits
+
+    def __call__(self, u):
+        return u.clamp(-(2 ** (self.bits - 1)), 2 ** (self.bits - 1) - 1)
+
+    def __repr__(self):
+        return f"saturate({self.bits} bits)"
 
 
 def _exact_int(name, x, step):
@@ -157,14 +173,15 @@ def to_integer(qmodel, input_step=1 / 16):
     integer inputs ``X = x / input_step`` ``[T, B, ...]`` to the same spikes, in int64."""
     s_in = _check_pow2("input_step", input_step)
     ops, pending = [], None
-    for _, layer in _layers(qmodel):
-        if isinstance(layer, SYNAPSES):
+    for site in walk.chain(qmodel, SUPPORTED, WHAT):
+        layer = site.layer
+        if site.kind == "synapse":
             pending = layer
-        elif isinstance(layer, LIF):
-            sq = getattr(layer, "state_quant", None)
+        elif site.kind == "neuron":
+            sq = layer.state_quant
             if not isinstance(sq, FixedPoint) or pending is None:
                 raise ValueError(
-                    "qmodel must come from prepare_integer (QuantLIF with fixed_point)"
+                    "qmodel must come from prepare_integer (LIF/IF with a fixed_point state_quant)"
                 )
             g = sq.step
             q = _exact_int("weight", pending.weight, g / s_in)
@@ -175,7 +192,7 @@ def to_integer(qmodel, input_step=1 / 16):
             m, d = float(layer.beta.item()).as_integer_ratio()  # every float is m / 2**n exactly
             n = d.bit_length() - 1
             theta = int(_exact_int("threshold", layer.threshold, g))
-            ops.append(IntegerLIF(m, n, theta, layer.reset_mechanism, sq.bits))
+            ops.append(Spiking(IntegerLIF(m, n, theta, layer.reset_mechanism, sq.bits)))
             pending, s_in = None, 1.0
         else:
             ops.append(TimeFolded(layer))

@@ -12,7 +12,9 @@ Post-training quantisation (PTQ) just rounds a trained model's weights once.
 
 Membranes: :func:`state_quant` snaps ``u[t]`` to the same uniform levels as snnTorch's
 ``snntorch.functional.quant.state_quant``; :func:`fixed_point` floors it to an integer grid the way
-an integer datapath does. :class:`QuantLIF` applies either after every update, as snnTorch does.
+an integer datapath does. Any spikelearn neuron applies either after every update when given as
+its ``state_quant`` (``neurons.LIF(0.9, state_quant=quant.state_quant(8))``, snnTorch's
+convention); :func:`add_state_quant` gives one to every neuron of a model.
 
 Integer-only inference on top of these quantisers: :mod:`spikelearn.integer`.
 """
@@ -24,8 +26,7 @@ from torch import nn
 from torch.nn.utils import parametrize
 
 from .._checks import check_int, check_positive, check_range, check_tensor
-from ..cells.neurons import LIF
-from ..networks.layers import weighted_layers
+from ..networks import walk
 
 
 def _ste(x, q):
@@ -101,7 +102,7 @@ class WeightQuant(nn.Module):
 
 
 def _layers_to_quantise(model):
-    layers = weighted_layers(model)
+    layers = [site.layer for site in walk.walk(model) if site.kind == "synapse"]
     if not layers:
         raise ValueError("model has no Linear/Conv layer to quantise")
     return layers
@@ -218,44 +219,43 @@ def fixed_point(step, bits=None):
     return FixedPoint(step, bits)
 
 
-class QuantLIF(LIF):
-    """An LIF whose membrane is quantised after each update, like ``snntorch.Leaky(state_quant=...)``.
-
-    ``state_quant`` is any callable on the membrane: :func:`state_quant`, :func:`fixed_point` or
-    snnTorch's own ``snntorch.functional.quant.state_quant(...)``. Other args as :class:`LIF`.
-    ``multi_step`` runs the plain step loop: the fused kernel has no quantiser.
-    """
-
-    def __init__(self, beta, threshold=1.0, spike_grad=None, reset_mechanism="subtract",
-                 state_quant=None, learn_beta=False, learn_threshold=False):  # fmt: skip
-        super().__init__(beta, threshold, spike_grad, reset_mechanism, learn_beta, learn_threshold)
-        if state_quant is not None and not callable(state_quant):
-            raise TypeError(f"state_quant must be callable, got {type(state_quant).__name__}")
-        self.state_quant = state_quant
-
-    def _integrate(self, x, mem, reset):
-        mem = super()._integrate(x, mem, reset)
-        return mem if self.state_quant is None else self.state_quant(mem)
-
-
 def add_state_quant(model, num_bits=8, lower_limit=0.0, upper_limit=0.2, quantiser=None):
-    """A copy of ``model`` whose LIF/IF neurons are :class:`QuantLIF` with quantised membranes.
+    """A copy of ``model`` whose neurons quantise their state after every update.
 
-    Each neuron gets ``state_quant(num_bits, its threshold, lower_limit, upper_limit)``, or the
-    one ``quantiser`` callable if given (e.g. snnTorch's ``state_quant(...)``).
+    Each neuron keeps its class and its parameters and gets a ``state_quant``:
+    ``state_quant(num_bits, its threshold, lower_limit, upper_limit)``, or the one ``quantiser`` callable if given (e.g.
+    snnTorch's ``state_quant(...)``). Every spikelearn neuron whose state is float and updated
+    is supported (it quantises all its state but the spikes, as snnTorch does; a fused kernel then
+    gives way to the step loop); an integer neuron or a layer of unknown kind raises a
+    ``TypeError`` naming it.
     """
     _check_bits("num_bits", num_bits)
+    if quantiser is not None and not callable(quantiser):
+        raise TypeError(f"quantiser must be callable, got {type(quantiser).__name__}")
     model = copy.deepcopy(model)
-    parents = [m for m in model.modules() if isinstance(getattr(m, "neuron", None), LIF)]
-    if not parents:
-        raise ValueError("model has no Spiking(LIF/IF) layer to quantise")
-    for parent in parents:
-        n = parent.neuron
-        if n.threshold.numel() != 1:
+    sites = walk.walk(model)
+    for site in sites:
+        if site.kind == "neuron" and site.layer.integer:
+            raise TypeError(
+                f"add_state_quant supports neurons with a float state; "
+                f"{type(site.layer).__name__} at {site.name!r} is already integer"
+            )
+    for site in sites:
+        if site.kind is None:
+            raise TypeError(
+                f"add_state_quant does not know the layer {type(site.layer).__name__} at "
+                f"{site.name!r} (a neuron it cannot quantise, or not a neuron?)"
+            )
+    found = [site.layer for site in sites if site.kind == "neuron"]
+    if not found:
+        raise ValueError("model has no spikelearn neuron to quantise")
+    for n in found:
+        if n.state_quant is not None:
+            raise ValueError(f"{type(n).__name__} already has a state_quant ({n.state_quant!r})")
+        if quantiser is None and n.threshold.numel() != 1:
             raise ValueError("add_state_quant needs one threshold per layer")
-        thr = n.threshold.item()
-        sq = quantiser or state_quant(num_bits, thr, lower_limit, upper_limit)
-        parent.neuron = QuantLIF(n.beta.detach().clone(), thr, n.spike_grad, n.reset_mechanism, sq)
+        thr = None if quantiser is not None else n.threshold.item()
+        n.state_quant = quantiser or state_quant(num_bits, thr, lower_limit, upper_limit)
     return model
 
 
@@ -280,7 +280,6 @@ __all__ = [
     "state_quant",
     "FixedPoint",
     "fixed_point",
-    "QuantLIF",
     "add_state_quant",
     "dyadic",
 ]

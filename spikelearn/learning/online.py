@@ -60,21 +60,24 @@ from .._checks import (
     check_tensor,
 )
 from ..cells import surrogate as _surrogate
-from ..cells.neurons import LIF
+from ..cells.neurons import IF, LIF
 
-RESETS = ("subtract", "none")  # resets for which the eligibility trace is presynaptic only
+TRACE_RESETS = ("subtract", "none")  # resets for which the eligibility trace is presynaptic only
 
 
 def _eprop_beta(lif):
     """β of a LIF whose eligibility trace factorises into post × pre (checked), as a float."""
-    if not isinstance(lif, LIF):
-        raise TypeError(f"lif must be a spikelearn.neurons.LIF, got {type(lif).__name__}")
+    if type(lif) not in (LIF, IF):  # the exact type: another charge has another trace
+        raise TypeError(f"lif must be a spikelearn.neurons.LIF or IF, got {type(lif).__name__}")
+    if lif.state_quant is not None:
+        raise ValueError("lif must have no state_quant (e-prop's trace assumes exact updates)")
     if lif.beta.numel() != 1:
         raise ValueError(
             f"lif.beta must be one number (a shared presynaptic trace), got shape {tuple(lif.beta.shape)}"
         )
-    if lif.reset_mechanism not in RESETS:  # zero reset: x̄ would decay per synapse, β·(1 - r_j)
-        check_choice("lif.reset_mechanism", lif.reset_mechanism, RESETS)
+    # a zero reset would make x̄ decay per synapse, β·(1 - r_j): no shared presynaptic trace
+    if lif.reset_mechanism not in TRACE_RESETS:
+        check_choice("lif.reset_mechanism", lif.reset_mechanism, TRACE_RESETS)
     if not isinstance(lif.spike_grad, _surrogate.Surrogate):
         raise TypeError(
             f"lif.spike_grad must be a spikelearn.surrogate.Surrogate (its derivative is ψ), "
@@ -94,12 +97,25 @@ def presynaptic_trace(x_seq, beta):
     return torch.stack(out)
 
 
+def _check_recorded_pass(pre_seq, mem_seq):
+    """``pre_seq [T, B, n_pre]`` and ``mem_seq [T, B, n_post]`` of one forward pass: same T and B
+    (never broadcast: a ``T = 1`` or ``B = 1`` input would silently stand for every step or sample)."""
+    check_tensor("pre_seq", pre_seq, min_dim=3, max_dim=3)
+    check_tensor("mem_seq", mem_seq, min_dim=3, max_dim=3)
+    if pre_seq.shape[:2] != mem_seq.shape[:2]:
+        raise ValueError(
+            f"pre_seq and mem_seq must share [T, B], got {tuple(pre_seq.shape)} and {tuple(mem_seq.shape)}"
+        )
+
+
 def eligibility_trace(lif, pre_seq, mem_seq):
     """e-prop's ``e_ji[t] = ψ_j[t]·x̄_i[t]``, ``[T, B, n_post, n_pre]``, from a recorded pass.
 
     Memory ``T·B·n_post·n_pre``: for looking at small layers; :func:`eprop_gradient` never forms it.
+    ``pre_seq`` is ``[T, B, n_pre]`` and ``mem_seq`` ``[T, B, n_post]``, with the same ``T`` and ``B``.
     """
     beta = _eprop_beta(lif)
+    _check_recorded_pass(pre_seq, mem_seq)
     psi = lif.spike_grad.derivative(mem_seq - lif.threshold)
     return psi[..., :, None] * presynaptic_trace(pre_seq, beta)[..., None, :]
 
@@ -118,15 +134,10 @@ def eprop_gradient(lif, pre_seq, mem_seq, grad_spk, grad_mem=None):
     Returns ``dE/dW`` (descend with ``W -= η·grad``); a forward loop, memory constant in T.
     """
     beta = _eprop_beta(lif)
-    check_tensor("pre_seq", pre_seq, min_dim=3, max_dim=3)
-    check_tensor("mem_seq", mem_seq, min_dim=3, max_dim=3)
+    _check_recorded_pass(pre_seq, mem_seq)
     check_same_shape("grad_spk", check_tensor("grad_spk", grad_spk), "mem_seq", mem_seq)
     if grad_mem is not None:
         check_same_shape("grad_mem", check_tensor("grad_mem", grad_mem), "mem_seq", mem_seq)
-    if pre_seq.shape[:2] != mem_seq.shape[:2]:
-        raise ValueError(
-            f"pre_seq and mem_seq must share [T, B], got {tuple(pre_seq.shape)} and {tuple(mem_seq.shape)}"
-        )
     grad = pre_seq.new_zeros(mem_seq.shape[-1], pre_seq.shape[-1])
     trace = torch.zeros_like(pre_seq[0])
     for t in range(pre_seq.shape[0]):
@@ -299,7 +310,7 @@ def recurrent_eprop_vs_bptt(seed=0, rec_scale=0.5, steps=100, batch=8, n_in=20, 
 
 
 __all__ = [
-    "RESETS",
+    "TRACE_RESETS",
     "presynaptic_trace",
     "eligibility_trace",
     "eprop_gradient",

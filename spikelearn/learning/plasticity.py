@@ -23,9 +23,11 @@ The weight dependence ``f±`` bounds the weights:
 
 * ``"additive"`` (Song, Miller & Abbott 2000): ``f+ = f- = 1``, then ``w`` is clipped to
   ``[w_min, w_max]`` (hard bounds); the weights end up bimodal, at the bounds;
-* ``"multiplicative"`` (van Rossum, Bi & Turrigiano 2000, J. Neurosci. 20:8812; Gütig et al.
-  2003, J. Neurosci. 23:3697 with μ = 1): ``f+ = w_max - w``, ``f- = w - w_min`` (soft bounds);
-  the weights settle inside the bounds, in a unimodal distribution.
+* ``"multiplicative"`` (soft bounds on both sides: Rubin, Lee & Sompolinsky 2001, Phys. Rev.
+  Lett. 86:364; Gütig et al. 2003, J. Neurosci. 23:3697 with μ = 1): ``f+ = w_max - w``,
+  ``f- = w - w_min``; the weights settle inside the bounds, in a unimodal distribution. (van
+  Rossum, Bi & Turrigiano 2000, J. Neurosci. 20:8812, found the same with additive potentiation
+  and multiplicative depression, ``f+ = 1``, ``f- = w``.)
 
 **The window of this discretisation is exact on the grid.** A pre spike at step ``s`` and a post
 spike at step ``s + k`` (``k >= 0``) change the weight once, at the post spike, by
@@ -56,7 +58,14 @@ import math
 
 import torch
 
-from .._checks import check_choice, check_positive, check_range, check_same_shape, check_tensor
+from .._checks import (
+    check_choice,
+    check_positive,
+    check_range,
+    check_same_shape,
+    check_sequence,
+    check_tensor,
+)
 
 WEIGHT_DEPENDENCES = ("additive", "multiplicative")
 
@@ -107,18 +116,32 @@ class STDP:
     def window(self, delta_t, w=None):
         """The analytic window ``Δw(Δt)``, ``Δt = t_post - t_pre`` (``Δt = 0`` counts as causal).
 
-        For the multiplicative rule pass the weight ``w`` before the pair (default: mid-range).
+        For the multiplicative rule pass the weight ``w`` before the pair, in ``[w_min, w_max]``
+        (default: mid-range).
         """
-        delta_t = torch.as_tensor(delta_t)
+        try:
+            delta_t = torch.as_tensor(delta_t)
+        except (TypeError, RuntimeError) as err:
+            raise TypeError(
+                f"delta_t must be a number, a sequence of numbers or a tensor, "
+                f"got {type(delta_t).__name__} {delta_t!r}"
+            ) from err
+        if delta_t.dtype == torch.bool or delta_t.is_complex():
+            raise TypeError(f"delta_t must hold real numbers, got dtype {delta_t.dtype}")
         if not delta_t.is_floating_point():
             delta_t = delta_t.to(torch.get_default_dtype())
         check_tensor("delta_t", delta_t)
-        if w is None:
-            w = (self.w_min + self.w_max) / 2
+        w = self._check_weight(w)
         plus, minus = self._dependence(torch.as_tensor(w, dtype=delta_t.dtype))
         ltp = self.a_plus * plus * torch.exp(-delta_t.clamp(min=0) / self.tau_plus)
         ltd = -self.a_minus * minus * torch.exp(delta_t.clamp(max=0) / self.tau_minus)
         return torch.where(delta_t >= 0, ltp, ltd)
+
+    def _check_weight(self, w):
+        """``w`` inside the rule's bounds ``[w_min, w_max]`` (default: mid-range)."""
+        if w is None:
+            return (self.w_min + self.w_max) / 2
+        return check_range("w", w, low=self.w_min, high=self.w_max)
 
     def _dependence(self, w):
         if self.weight_dependence == "additive":
@@ -176,9 +199,9 @@ def measure_window(rule, lags, w=None, dtype=torch.float64):
 
     Each lag ``k`` (in steps, ``k = (t_post - t_pre)/dt``, any sign) is one synapse ``i -> i`` of
     a square weight starting at ``w`` (default mid-range); its pre neuron fires once and its post
-    neuron ``k`` steps later. Off-diagonal synapses mix different pairs and are ignored. With the
-    additive rule leave ``w`` room for the change (``w_min + A- <= w <= w_max - A+``), or the
-    hard bound clips it.
+    neuron ``k`` steps later. Off-diagonal synapses mix different pairs and are ignored. ``w`` must
+    lie in the rule's bounds ``[w_min, w_max]``; with the additive rule leave it room for the
+    change (``w_min + A- <= w <= w_max - A+``), or the hard bound clips it.
 
     Returns:
         ``(delta_t, dw)``: ``delta_t = lags·dt`` and the simulated ``Δw`` of each pair, which
@@ -196,7 +219,7 @@ def measure_window(rule, lags, w=None, dtype=torch.float64):
     post = torch.zeros(steps, n, dtype=dtype)
     pre[t_pre, torch.arange(n)] = 1
     post[t_post, torch.arange(n)] = 1
-    w0 = (rule.w_min + rule.w_max) / 2 if w is None else float(check_range("w", w))
+    w0 = float(rule._check_weight(w))
     weight, traces = torch.full((n, n), w0, dtype=dtype), None
     for t in range(steps):
         weight, traces = rule(weight, pre[t], post[t], traces)
@@ -216,7 +239,21 @@ def run_stdp(neuron, weight, pre_seq, rule):
         ``(weight, post_seq, mem_seq)``: the learned weight and the neuron's spikes and membrane
         ``[T, ..., n_post]``.
     """
-    check_tensor("pre_seq", pre_seq, min_dim=2, max_dim=3)
+    if not isinstance(rule, STDP):
+        raise TypeError(f"rule must be a spikelearn.plasticity.STDP, got {type(rule).__name__}")
+    if not callable(neuron):
+        raise TypeError(f"neuron must be callable as spk, mem = neuron(cur, mem), got {neuron!r}")
+    check_sequence("pre_seq", check_tensor("pre_seq", pre_seq, min_dim=2, max_dim=3))
+    check_tensor("weight", weight, min_dim=2, max_dim=2)
+    if weight.shape[1] != pre_seq.shape[-1]:
+        raise ValueError(
+            f"weight must have shape (n_post, n_pre) with n_pre = {pre_seq.shape[-1]} inputs "
+            f"(the last dimension of pre_seq {tuple(pre_seq.shape)}), got {tuple(weight.shape)}"
+        )
+    if weight.dtype != pre_seq.dtype:
+        raise TypeError(
+            f"weight has dtype {weight.dtype} but pre_seq {pre_seq.dtype}; convert one to the other"
+        )
     mem, traces, spikes, mems = None, None, [], []
     with torch.no_grad():
         for pre in pre_seq:

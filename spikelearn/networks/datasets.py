@@ -8,6 +8,7 @@ the classic benchmarks when a network is available::
     train, test = datasets.load("mnist")           # 60000 / 10000, 1x28x28 (LeCun et al. 1998)
     train, test = datasets.load("fashion_mnist")   # 60000 / 10000, 1x28x28 (Xiao et al. 2017)
     train, test = datasets.load("cifar10")         # 50000 / 10000, 3x32x32 (Krizhevsky 2009)
+    train, test = datasets.load("cifar100")        # 50000 / 10000, 3x32x32, 100 classes
 
 Downloads go to a cache (``root``, default ``~/.cache/spikelearn``) and are made safe:
 
@@ -16,7 +17,8 @@ Downloads go to a cache (``root``, default ``~/.cache/spikelearn``) and are made
 * a download is written to a temporary file in the cache folder and renamed into place only once
   complete (``os.replace``), so an interrupted download leaves no partial file;
 * files are parsed from their plain binary formats (IDX for MNIST, the "binary version" of
-  CIFAR-10); nothing is unpickled. A malformed file raises ``ValueError`` and is removed.
+  CIFAR-10 and CIFAR-100, never the "python version", which is a pickle); nothing is
+  unpickled. A malformed file raises ``ValueError`` and is removed.
 """
 
 import gzip
@@ -33,11 +35,12 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from .._checks import check_choice, check_int
 
-NAMES = ("digits", "mnist", "fashion_mnist", "cifar10")
+NAMES = ("digits", "mnist", "fashion_mnist", "cifar10", "cifar100")
 
 # Mirrors (tried in order) and SHA-256 of every file. The hashes are those recorded by TensorFlow
 # Datasets for the same files (github.com/tensorflow/datasets, tensorflow_datasets/url_checksums/
-# mnist.txt, fashion_mnist.txt and cifar10.txt). Tests swap this table for tiny files of their own.
+# mnist.txt, fashion_mnist.txt, cifar10.txt and cifar100.txt). Tests swap this table for tiny
+# files of their own.
 SOURCES = {
     "mnist": {
         "urls": [
@@ -81,6 +84,14 @@ SOURCES = {
         "files": {
             "cifar-10-binary.tar.gz": (
                 "c4a38c50a1bc5f3a1c5537f2155ab9d68f9f25eb1ed8d9ddda3db29a59bca1dd"
+            ),
+        },
+    },
+    "cifar100": {
+        "urls": ["https://www.cs.toronto.edu/~kriz/"],
+        "files": {
+            "cifar-100-binary.tar.gz": (
+                "58a81ae192c23a4be8b1804d68e518ed807d710a4eb253b1f2a199162a40d8ec"
             ),
         },
     },
@@ -196,24 +207,42 @@ def read_idx(path):
     return np.frombuffer(data, dtype=np.uint8, offset=header).reshape(shape)
 
 
-def _read_cifar10(path):
-    """Read CIFAR-10's binary version: records of 1 label byte + 3x32x32 pixel bytes."""
-    members = [f"cifar-10-batches-bin/data_batch_{i}.bin" for i in range(1, 6)]
-    members.append("cifar-10-batches-bin/test_batch.bin")
+# The binary versions' members (training files, then the test file), label bytes before each
+# record's 3x32x32 pixel bytes, and classes. CIFAR-100's two label bytes are the coarse (20
+# superclasses) and the fine (100 classes) label; the fine one is used.
+CIFAR_BINARY = {
+    "cifar10": (
+        [f"cifar-10-batches-bin/data_batch_{i}.bin" for i in range(1, 6)]
+        + ["cifar-10-batches-bin/test_batch.bin"],
+        1,
+        10,
+    ),
+    "cifar100": (["cifar-100-binary/train.bin", "cifar-100-binary/test.bin"], 2, 100),
+}
+
+
+def _read_cifar(path, name="cifar10"):
+    """Read CIFAR-10's or CIFAR-100's binary version: records of label byte(s) + 3x32x32 pixels."""
+    members, label_bytes, classes = CIFAR_BINARY[name]
+    title, size = name.upper().replace("CIFAR", "CIFAR-"), label_bytes + 3072
     arrays = []
     try:
         with tarfile.open(path, "r:gz") as tar:
             for member in members:
                 raw = tar.extractfile(member).read()  # read in memory: nothing extracted to disk
-                if len(raw) == 0 or len(raw) % 3073:
-                    raise ValueError(f"{path}: {member} is not a whole number of 3073-byte records")
-                arrays.append(np.frombuffer(raw, dtype=np.uint8).reshape(-1, 3073))
+                if len(raw) == 0 or len(raw) % size:
+                    raise ValueError(
+                        f"{path}: {member} is not a whole number of {size}-byte records"
+                    )
+                arrays.append(np.frombuffer(raw, dtype=np.uint8).reshape(-1, size))
     except (tarfile.TarError, KeyError, OSError, EOFError) as err:
-        raise ValueError(f"{path} is not a valid CIFAR-10 binary archive: {err}") from err
-    train, test = np.concatenate(arrays[:5]), arrays[5]
-    split = [(r[:, 1:].reshape(-1, 3, 32, 32), r[:, 0]) for r in (train, test)]
-    if max(int(labels.max()) for _, labels in split) > 9:
-        raise ValueError(f"{path} has CIFAR-10 labels outside 0..9")
+        raise ValueError(f"{path} is not a valid {title} binary archive: {err}") from err
+    train, test = np.concatenate(arrays[:-1]), arrays[-1]
+    split = [
+        (r[:, label_bytes:].reshape(-1, 3, 32, 32), r[:, label_bytes - 1]) for r in (train, test)
+    ]
+    if max(int(labels.max()) for _, labels in split) >= classes:
+        raise ValueError(f"{path} has {title} labels outside 0..{classes - 1}")
     return split
 
 
@@ -240,7 +269,8 @@ def load(name="digits", root=None, download=True):
     float32 in [0, 1], labels int64.
 
     Args:
-        name: ``"digits"`` (embedded, offline), ``"mnist"``, ``"fashion_mnist"`` or ``"cifar10"``.
+        name: ``"digits"`` (embedded, offline), ``"mnist"``, ``"fashion_mnist"``, ``"cifar10"``
+            or ``"cifar100"`` (its 100 fine labels).
         root: cache folder for downloads (default ``~/.cache/spikelearn``).
         download: fetch missing files; if False a missing file raises ``FileNotFoundError``.
 
@@ -252,8 +282,8 @@ def load(name="digits", root=None, download=True):
         return _load_digits()
     paths = [fetch(name, f, root, download) for f in SOURCES[name]["files"]]
     try:
-        if name == "cifar10":
-            (x_train, y_train), (x_test, y_test) = _read_cifar10(paths[0])
+        if name in CIFAR_BINARY:
+            (x_train, y_train), (x_test, y_test) = _read_cifar(paths[0], name)
         else:
             x_train, y_train, x_test, y_test = (read_idx(p) for p in paths)
             if len(x_train) != len(y_train) or len(x_test) != len(y_test):
@@ -275,9 +305,43 @@ def loaders(train, test, batch_size=128, seed=0):
     )
 
 
+class TensorLoader:
+    """Shuffled mini-batches of tensors already in memory (or on a GPU), a fresh order every pass.
+
+    Each pass draws ``idx = torch.randperm(len(x), generator=g)`` from one generator ``g`` seeded
+    with ``seed`` and yields ``(x[idx_k], y[idx_k])`` for the chunks ``idx_k`` of ``batch_size``
+    (the last may be smaller): the batches of the loop ``for idx in torch.randperm(n,
+    generator=g).split(batch_size)``, with none of a ``DataLoader``'s per-sample collation, and
+    the tensors stay on their device. A second pass continues the generator, so it gets a new
+    order; a new ``TensorLoader`` with the same seed replays the same orders.
+    """
+
+    def __init__(self, x, y, batch_size=128, seed=0):
+        for name, t in (("x", x), ("y", y)):
+            if not isinstance(t, torch.Tensor):
+                raise TypeError(f"{name} must be a torch.Tensor, got {type(t).__name__}")
+            if t.dim() < 1:
+                raise ValueError(f"{name} must have a first (sample) dimension, got a 0-dim tensor")
+        if len(x) != len(y) or len(x) == 0:
+            raise ValueError(
+                f"x and y must hold the same number (>= 1) of samples, got {len(x)} and {len(y)}"
+            )
+        self.x, self.y = x, y
+        self.batch_size = check_int("batch_size", batch_size, low=1)
+        self.generator = torch.Generator().manual_seed(check_int("seed", seed))
+
+    def __iter__(self):
+        for idx in torch.randperm(len(self.x), generator=self.generator).split(self.batch_size):
+            yield self.x[idx], self.y[idx]
+
+    def __len__(self):
+        return -(-len(self.x) // self.batch_size)  # batches per pass
+
+
 __all__ = [
     "load",
     "loaders",
+    "TensorLoader",
     "fetch",
     "read_idx",
     "sha256",

@@ -24,12 +24,7 @@ from torch import nn
 
 from .._checks import check_dtype, check_sequence
 
-WEIGHTED = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)  # "the layers with weights", everywhere
-
-
-def weighted_layers(model):
-    """Every Linear/Conv module inside ``model`` (:data:`WEIGHTED`), in order."""
-    return [m for m in model.modules() if isinstance(m, WEIGHTED)]
+CONVS = {nn.Conv1d: 3, nn.Conv2d: 4, nn.Conv3d: 5}  # each convolution's input rank
 
 
 def check_fits(module, x, name="x_seq", where="with time folded into batch"):
@@ -41,14 +36,14 @@ def check_fits(module, x, name="x_seq", where="with time folded into batch"):
             f"{name} does not fit {module}: expected {module.in_features} input features in the "
             f"last dimension, got {got} (shape {tuple(x.shape)} {where})"
         )
-    if isinstance(module, nn.Conv1d | nn.Conv2d | nn.Conv3d):
-        dims = {nn.Conv1d: 3, nn.Conv2d: 4, nn.Conv3d: 5}[type(module)]
+    if type(module) in CONVS:
+        dims = CONVS[type(module)]
         if x.dim() != dims or x.shape[1] != module.in_channels:
             raise ValueError(
                 f"{name} does not fit {module}: expected {module.in_channels} channels and "
                 f"{dims - 2} spatial dimensions, got shape {tuple(x.shape)} {where}"
             )
-    if isinstance(module, WEIGHTED):
+    if isinstance(module, nn.Linear) or type(module) in CONVS:
         check_dtype(name, x, module)
 
 
@@ -79,12 +74,15 @@ class TimeFolded(nn.Module):
 class Spiking(nn.Module):
     """A spiking neuron as a layer: input currents ``[T, B, ...]`` to spikes ``[T, B, ...]``.
 
-    Runs ``neuron.multi_step`` (fused for :class:`spikelearn.neurons.LIF`) from rest every call
-    and keeps the membrane trace of the last call, detached, in ``.mem`` for inspection/plots.
+    Runs ``neuron.multi_step`` (fused where the neuron has a kernel) from rest every call and
+    keeps the membrane trace of the last call, detached, in ``.mem`` for inspection/plots. Inside
+    :func:`step_by_step` it instead calls the neuron's one-step ``neuron(x, *state)`` and carries
+    the state from one call to the next.
 
     Args:
-        neuron: a spikelearn neuron (``LIF``, ``IF``, ``Synaptic``) or anything with
-            ``multi_step(x_seq)`` whose first output is the spike sequence and last the membrane.
+        neuron: a spikelearn neuron (``neurons.LIF``, ``IF``, ``Synaptic``, ``recurrent.RLIF``,
+            ...) or anything with ``multi_step(x_seq)`` whose first output is the spike sequence
+            and last the membrane.
         return_mem: if True return ``(spk_seq, mem_seq)`` instead of ``spk_seq`` (use it on the
             output layer for membrane-potential losses, see :mod:`spikelearn.training`).
     """
@@ -99,11 +97,18 @@ class Spiking(nn.Module):
         self.neuron = neuron
         self.return_mem = bool(return_mem)
         self.mem = None
+        self.carried = None  # the state between calls while step_by_step runs, else None
 
     def forward(self, x_seq):
         """``[T, B, ...]`` currents to ``[T, B, ...]`` spikes (and membranes if ``return_mem``)."""
-        check_sequence("x_seq", x_seq, finite=False)  # the neuron checks the values
-        out = self.neuron.multi_step(x_seq)
+        check_sequence("x_seq", x_seq, finite=False, floating=False)  # the neuron checks values
+        if self.carried is None:
+            out = self.neuron.multi_step(x_seq)
+        else:  # one step at a time, the state carried over from the previous call
+            out = [self.neuron(x_seq[0], *self.carried)]
+            names = self.neuron.outputs()
+            self.carried = [out[0][names.index(name)] for name in self.neuron.state]
+            out = [o[None] for o in out[0]]
         spk, mem = out[0], out[-1]
         self.mem = mem.detach()
         return (spk, mem) if self.return_mem else spk
@@ -112,74 +117,45 @@ class Spiking(nn.Module):
         return "return_mem=True" if self.return_mem else ""
 
 
-def unwrap(module):
-    """The layer a :class:`TimeFolded` (its ``module``) or :class:`Spiking` (its ``neuron``)
-    wraps; any other module as it is."""
-    if isinstance(module, TimeFolded):
-        return module.module
-    if isinstance(module, Spiking):
-        return module.neuron
-    return module
-
-
-def unwrapped(model, supported=None, what="this"):
-    """``[(wrapper, layer), ...]`` for an ``nn.Sequential`` of :class:`TimeFolded` / :class:`Spiking`.
-
-    ``supported`` (a tuple of types) limits the wrapped layers; ``what`` names the caller in the
-    error (e.g. ``"NIR export"``).
-    """
-    if not isinstance(model, nn.Sequential):
-        raise TypeError(f"model must be an nn.Sequential, got {type(model).__name__}")
-    pairs = []
-    for i, m in enumerate(model):
-        if not isinstance(m, TimeFolded | Spiking):
-            raise TypeError(
-                f"model layers must be TimeFolded or Spiking, got {type(m).__name__} at index {i}"
-            )
-        layer = unwrap(m)
-        if supported is not None and not isinstance(layer, supported):
-            names = ", ".join(t.__name__ for t in supported)
-            raise TypeError(f"{what} supports {names}; got {type(layer).__name__} at index {i}")
-        pairs.append((m, layer))
-    return pairs
-
-
 def step_by_step(model, x_seq):
-    """Reference single-step execution: run ``model`` on each time step ``x_seq[t:t+1]`` in a
-    Python loop, carrying every neuron's membrane by hand, and stack the outputs on time.
+    """Reference single-step execution: run ``model`` on one time step ``x_seq[t:t+1]`` at a time,
+    every neuron called one step at a time (``neuron(x, *state)``) with its state carried over,
+    and stack the outputs on time.
 
-    Works for ``nn.Sequential`` models built from :class:`TimeFolded` and :class:`Spiking`
-    (``Spiking`` layers of ``LIF``/``IF``); it is the slow loop that multi-step execution replaces,
-    kept to compare the two (same numbers, different speed).
+    It is the slow loop that multi-step execution replaces, kept to compare the two: the same
+    numbers for every spikelearn neuron, in any model whose state lives in ``Spiking`` layers
+    (every other layer must treat each time step alike). Batch norm in training mode computes
+    its statistics over the steps it sees, so it needs ``model.eval()`` here (``ValueError``).
     """
-    check_sequence("x_seq", x_seq)
-    if not isinstance(model, nn.Sequential):
-        raise TypeError(f"model must be an nn.Sequential, got {type(model).__name__}")
-    mems = [None] * len(model)
-    outputs, out_mems = [], []
-    for x in x_seq:
-        h = x[None]
-        for i, layer in enumerate(model):
-            if isinstance(layer, Spiking):
-                spk, mems[i] = layer.neuron(h[0], mems[i])
-                h = spk[None]
-            else:
-                h = layer(h)
-        outputs.append(h[0])
-        out_mems.append(mems[-1])
-    last = model[-1]
-    if isinstance(last, Spiking) and last.return_mem:
-        return torch.stack(outputs), torch.stack(out_mems)
-    return torch.stack(outputs)
+    check_sequence("x_seq", x_seq, floating=False)
+    spiking = [m for m in model.modules() if isinstance(m, Spiking)]
+    for m in spiking:
+        if not all(hasattr(m.neuron, a) for a in ("state", "outputs", "step")):
+            raise TypeError(
+                "step_by_step runs spikelearn neurons one step at a time; got "
+                f"{type(m.neuron).__name__}, which has no one-step call"
+            )
+    if model.training and any(hasattr(m, "running_mean") for m in model.modules()):
+        raise ValueError(
+            "model has batch norm in training mode, whose statistics over one step differ from "
+            "those over the sequence: call model.eval() before step_by_step"
+        )
+    outputs, mems = [], {m: [] for m in spiking}
+    try:
+        for m in spiking:
+            m.carried = []
+        for x in x_seq:
+            outputs.append(model(x[None]))
+            for m in spiking:
+                mems[m].append(m.mem)
+    finally:
+        for m in spiking:
+            m.carried = None
+    for m in spiking:
+        m.mem = torch.cat(mems[m])
+    if isinstance(outputs[0], tuple | list):
+        return tuple(torch.cat(parts) for parts in zip(*outputs, strict=True))
+    return torch.cat(outputs)
 
 
-__all__ = [
-    "TimeFolded",
-    "Spiking",
-    "step_by_step",
-    "unwrap",
-    "unwrapped",
-    "WEIGHTED",
-    "weighted_layers",
-    "check_fits",
-]
+__all__ = ["TimeFolded", "Spiking", "step_by_step", "check_fits", "CONVS"]

@@ -14,48 +14,61 @@ The residual block is tdBN's (Zheng et al. AAAI 2021, arXiv 2011.05280), the neu
 
     out = LIF( tdBN_{α=1/√2}(conv(LIF(tdBN_{α=1}(conv(x))))) + shortcut(x) )
     shortcut = identity, or tdBN_{α=1/√2}(conv1x1, stride s) when the shape changes
+
+or, with ``spiking_resnet(block="sew")``, the spike-element-wise block of SEW-ResNet (Fang et al.
+NeurIPS 2021, arXiv 2102.04159; :class:`SEWBlock`), which can be the identity::
+
+    out = g( LIF(norm(conv(LIF(norm(conv(s)))))), shortcut(s) )     g: ADD a + s, AND a·s, IAND (1 - a)·s
+    shortcut = identity, or LIF(norm(conv1x1, stride s)) when the shape changes (spikes again)
 """
 
 from torch import nn
 
 from .._checks import check_choice, check_int
+from ..cells.adaptive import PLIF
 from ..cells.leak_aware import LeakAwareLIF
 from ..cells.neurons import LIF
 from . import norm as _norm
 from .layers import Spiking, TimeFolded
 
 NORMS = ("none", "bn", "tdbn")
-NEURONS = ("lif", "leak_aware")
+NEURONS = ("lif", "leak_aware", "plif")
+BLOCKS = ("basic", "sew")
+CONNECTIONS = ("add", "and", "iand")
 
 
-class Neurons:
+class NeuronLayers:
     """The neuron settings of a model, given once: each call makes one fresh ``Spiking`` layer.
 
-    Every builder takes ``neuron=`` (a kind, or a ready ``Neurons``) plus these options as
+    Every builder takes ``neuron=`` (a kind, or a ready ``NeuronLayers``) plus these options as
     keywords, e.g. ``spiking_mlp(64, neuron="leak_aware", beta=0.99)``.
 
     Args:
         kind: ``"lif"`` (:class:`spikelearn.neurons.LIF`) or ``"leak_aware"`` (hidden layers of
             :class:`spikelearn.leak_aware.LeakAwareLIF`; the output layer stays a LIF with a
             surrogate, read out by its membrane as in Lee et al. 2020 - use ``return_mem=True``
-            and ``training.ce_membrane_loss()``).
+            and ``training.ce_membrane_loss()``) or ``"plif"`` (:class:`spikelearn.adaptive.PLIF`
+            in every layer, each with its own learnable time constant, starting from ``beta``;
+            ``reset_mechanism`` is then the PLIF's, ``"zero_before"`` unless given).
         beta, threshold, spike_grad, reset_mechanism: the LIF parameters (see ``neurons.LIF``).
     """
 
     def __init__(self, kind="lif", beta=0.9, threshold=1.0, spike_grad=None,
-                 reset_mechanism="subtract"):  # fmt: skip
+                 reset_mechanism=None):  # fmt: skip
         self.kind = check_choice("neuron", kind, NEURONS)
+        if reset_mechanism is None and kind != "plif":
+            reset_mechanism = "subtract"
         self.beta, self.threshold = beta, threshold
         self.spike_grad, self.reset_mechanism = spike_grad, reset_mechanism
         self()  # validate the parameters now, with the neuron's own messages
 
     @classmethod
     def of(cls, neuron, options):
-        """``neuron`` as a :class:`Neurons`: a kind with ``options``, or a ready one (no options)."""
-        if isinstance(neuron, Neurons):
+        """``neuron`` as a :class:`NeuronLayers`: a kind with ``options``, or a ready one (no options)."""
+        if isinstance(neuron, NeuronLayers):
             if options:
                 raise TypeError(
-                    f"give the neuron options either in neuron=Neurons(...) or as keywords, not "
+                    f"give the neuron options either in neuron=NeuronLayers(...) or as keywords, not "
                     f"both; got neuron={neuron!r} and {sorted(options)}"
                 )
             return neuron
@@ -68,13 +81,16 @@ class Neurons:
     def __call__(self, return_mem=False, output=False):
         if self.kind == "leak_aware" and not output:
             cell = LeakAwareLIF(self.beta, self.threshold)
+        elif self.kind == "plif":
+            reset = "zero_before" if self.reset_mechanism is None else self.reset_mechanism
+            cell = PLIF(self.beta, self.threshold, self.spike_grad, reset)
         else:
             cell = LIF(self.beta, self.threshold, self.spike_grad, self.reset_mechanism)
         return Spiking(cell, return_mem=return_mem)
 
     def __repr__(self):
         return (
-            f"Neurons({self.kind!r}, beta={self.beta!r}, threshold={self.threshold!r}, "
+            f"NeuronLayers({self.kind!r}, beta={self.beta!r}, threshold={self.threshold!r}, "
             f"spike_grad={self.spike_grad!r}, reset_mechanism={self.reset_mechanism!r})"
         )
 
@@ -114,17 +130,17 @@ def spiking_mlp(
         hidden: width of every hidden layer.
         depth: number of weight layers, >= 1.
         norm: ``"none"``, ``"bn"`` (batch norm through time) or ``"tdbn"``.
-        neuron: ``"lif"``, ``"leak_aware"`` or a :class:`Neurons`.
+        neuron: ``"lif"``, ``"leak_aware"`` or a :class:`NeuronLayers`.
         return_mem: the output layer returns ``(spk, mem)``.
         neuron_options (keywords): ``beta``, ``threshold``, ``spike_grad``, ``reset_mechanism`` (see
-            :class:`Neurons`).
+            :class:`NeuronLayers`).
     """
     check_int("in_features", in_features, low=1)
     check_int("num_classes", num_classes, low=1)
     check_int("hidden", hidden, low=1)
     check_int("depth", depth, low=1)
     check_choice("norm", norm, NORMS)
-    make = Neurons.of(neuron, neuron_options)
+    make = NeuronLayers.of(neuron, neuron_options)
     threshold = make.threshold
     layers, width = [TimeFolded(nn.Flatten())], in_features
     for _ in range(depth - 1):
@@ -139,6 +155,23 @@ def _conv(cin, cout, kernel, stride, norm):
     return nn.Conv2d(cin, cout, kernel, stride, padding=kernel // 2, bias=norm == "none")
 
 
+def _widths(name, value):
+    """``value`` (an int, or a tuple/list of ints, each >= 1) as a tuple of ints."""
+    values = value if isinstance(value, tuple | list) else (value,)
+    return tuple(check_int(name, v, low=1) for v in values)
+
+
+def _head(features, hidden, num_classes, norm, make, return_mem):
+    """``Linear -> normalisation -> Spiking`` per width in ``hidden``, then the spiking output."""
+    layers = []
+    for width in _widths("hidden", hidden):
+        linear = nn.Linear(features, width, bias=norm == "none")
+        layers += _with_norm(linear, norm, width, make.threshold)
+        layers.append(make())
+        features = width
+    return layers + [TimeFolded(nn.Linear(features, num_classes)), make(return_mem, output=True)]
+
+
 def spiking_vgg(
     in_channels=1,
     num_classes=10,
@@ -149,6 +182,8 @@ def spiking_vgg(
     norm="tdbn",
     neuron="lif",
     return_mem=False,
+    layout=None,
+    hidden=(),
     **neuron_options,
 ):
     """A VGG-style SNN: ``depth`` 3x3 convolutions, 2x2 average pooling after every ``pool_every``
@@ -156,6 +191,13 @@ def spiking_vgg(
 
     Each convolution is ``Conv -> normalisation -> Spiking``. Other args as :func:`spiking_mlp`;
     ``image_size`` is the input height = width.
+
+    Args:
+        layout: the convolutions' widths per stage, with 2x2 average pooling after each stage;
+            overrides ``width``, ``depth`` and ``pool_every``. Lee et al. 2020's VGG-9 is
+            ``((64, 64), (128, 128), (256, 256, 256))`` with ``hidden=1024``.
+        hidden: widths of spiking linear layers (``Linear -> normalisation -> Spiking``) before
+            the output layer, an int or a tuple (default none).
     """
     check_int("in_channels", in_channels, low=1)
     check_int("width", width, low=1)
@@ -163,18 +205,31 @@ def spiking_vgg(
     check_int("pool_every", pool_every, low=1)
     check_int("image_size", image_size, low=1)
     check_choice("norm", norm, NORMS)
-    make = Neurons.of(neuron, neuron_options)
+    make = NeuronLayers.of(neuron, neuron_options)
     threshold = make.threshold
     layers, cin, size = [], in_channels, image_size
-    for i in range(depth):
-        layers += _with_norm(_conv(cin, width, 3, 1, norm), norm, width, threshold)
-        layers.append(make())
-        cin = width
-        if (i + 1) % pool_every == 0 and size >= 2:
-            layers.append(TimeFolded(nn.AvgPool2d(2)))
-            size, width = size // 2, width * 2
-    layers += [TimeFolded(nn.Flatten()), TimeFolded(nn.Linear(cin * size * size, num_classes))]
-    return nn.Sequential(*layers, make(return_mem, output=True))
+
+    def conv(cout):
+        return [*_with_norm(_conv(cin, cout, 3, 1, norm), norm, cout, threshold), make()]
+
+    if layout is None:
+        for i in range(depth):
+            layers += conv(width)
+            cin = width
+            if (i + 1) % pool_every == 0 and size >= 2:
+                layers.append(TimeFolded(nn.AvgPool2d(2)))
+                size, width = size // 2, width * 2
+    else:
+        for stage in layout:
+            for cout in _widths("layout", stage):
+                layers += conv(cout)
+                cin = cout
+            if size >= 2:
+                layers.append(TimeFolded(nn.AvgPool2d(2)))
+                size //= 2
+    layers.append(TimeFolded(nn.Flatten()))
+    head = _head(cin * size * size, hidden, num_classes, norm, make, return_mem)
+    return nn.Sequential(*layers, *head)
 
 
 class SpikingBasicBlock(nn.Module):
@@ -201,7 +256,7 @@ class SpikingBasicBlock(nn.Module):
         check_int("cout", cout, low=1)
         check_int("stride", stride, low=1)
         check_choice("norm", norm, NORMS)
-        make_neuron = Neurons.of(neuron, neuron_options)
+        make_neuron = NeuronLayers.of(neuron, neuron_options)
         threshold = make_neuron.threshold
         half = _norm.RESIDUAL_ALPHA
         self.branch = nn.Sequential(
@@ -221,6 +276,77 @@ class SpikingBasicBlock(nn.Module):
         return self.neuron(self.branch(x_seq) + self.shortcut(x_seq))
 
 
+def sew_connect(a, s, connection="add"):
+    """SEW's element-wise connection ``g(a, s)`` of the branch's spikes ``a`` and the shortcut's ``s``.
+
+    ``"add"``: ``a + s`` (a count: 0, 1 or 2 when both are spikes); ``"and"``: ``a·s``;
+    ``"iand"``: ``(1 - a)·s`` (the input spike passes unless the branch fires). With a silent
+    branch (``a = 0``), ``"add"`` and ``"iand"`` return ``s`` exactly: the identity.
+    """
+    check_choice("connection", connection, CONNECTIONS)
+    if connection == "add":
+        return a + s
+    if connection == "and":
+        return a * s
+    return (1 - a) * s
+
+
+class SEWBlock(nn.Module):
+    """Spike-element-wise residual block (SEW-ResNet, Fang et al. NeurIPS 2021, arXiv 2102.04159).
+
+    tdBN's block (:class:`SpikingBasicBlock`) fires a neuron on the *sum* ``F(s) + s``: with the
+    branch ``F`` silenced (zero weights) its output is ``LIF(s)``, a neuron driven by the input
+    spikes, which is not ``s`` (a single input spike of 1 leaves the membrane at ``V_th``, and
+    ``H(u - V_th)`` stays 0). A stack of such blocks cannot pass its input through unchanged, so
+    it lacks the identity mapping that lets deep ResNets train (He et al. 2016). SEW puts the last
+    neuron inside the branch and joins *spikes* element-wise::
+
+        a = LIF(norm(conv(LIF(norm(conv(s)))))),     o = g(a, shortcut(s))   (:func:`sew_connect`)
+
+    With the branch silent, ``"add"`` and ``"iand"`` give ``o = s`` exactly, at any depth. The
+    normalisations use ``α = 1`` (no currents are summed). ``"add"`` outputs counts (0, 1, 2, ...
+    growing with depth); ``"and"`` and ``"iand"`` stay binary. Reported on ImageNet at ``T = 4``:
+    SEW-ResNet-50/101/152 with ADD, 67.78 / 68.76 / 69.26 %.
+
+    Args:
+        cin, cout: input and output channels.
+        stride: stride of the first convolution; when ``stride != 1`` or ``cin != cout`` the
+            shortcut is ``LIF(norm(conv1x1, stride))``, so it too outputs spikes.
+        connection: ``"add"`` (default, the paper's best), ``"and"`` or ``"iand"``.
+        norm, neuron, neuron_options: as :func:`spiking_mlp`.
+    """
+
+    def __init__(self, cin, cout, stride=1, connection="add", norm="tdbn", neuron="lif",
+                 **neuron_options):  # fmt: skip
+        super().__init__()
+        check_int("cin", cin, low=1)
+        check_int("cout", cout, low=1)
+        check_int("stride", stride, low=1)
+        self.connection = check_choice("connection", connection, CONNECTIONS)
+        check_choice("norm", norm, NORMS)
+        make_neuron = NeuronLayers.of(neuron, neuron_options)
+        threshold = make_neuron.threshold
+        self.branch = nn.Sequential(
+            *_with_norm(_conv(cin, cout, 3, stride, norm), norm, cout, threshold),
+            make_neuron(),
+            *_with_norm(_conv(cout, cout, 3, 1, norm), norm, cout, threshold),
+            make_neuron(),  # the branch ends in spikes: a = SN(F(s))
+        )
+        self.shortcut = nn.Identity()
+        if stride != 1 or cin != cout:
+            self.shortcut = nn.Sequential(
+                *_with_norm(_conv(cin, cout, 1, stride, norm), norm, cout, threshold),
+                make_neuron(),
+            )
+
+    def forward(self, x_seq):
+        """``[T, B, cin, H, W]`` spikes (or ADD's counts) to ``[T, B, cout, H/stride, W/stride]``."""
+        return sew_connect(self.branch(x_seq), self.shortcut(x_seq), self.connection)
+
+    def extra_repr(self):
+        return f"connection={self.connection!r}"
+
+
 def spiking_resnet(
     in_channels=1,
     num_classes=10,
@@ -230,15 +356,19 @@ def spiking_resnet(
     norm="tdbn",
     neuron="lif",
     return_mem=False,
+    block="basic",
+    connection="add",
+    hidden=(),
     **neuron_options,
 ):
-    """A ResNet-style SNN (CIFAR layout, He et al. 2016) with tdBN's residual blocks.
+    """A ResNet-style SNN (CIFAR layout, He et al. 2016) with tdBN's or SEW's residual blocks.
 
-    A 3x3 stem convolution, then stages of :class:`SpikingBasicBlock` (widths ``width``,
+    A 3x3 stem convolution, then stages of residual blocks, :class:`SpikingBasicBlock`
+    (``block="basic"``) or :class:`SEWBlock` (``block="sew"``) (widths ``width``,
     ``2·width``, ``4·width``...; every stage after the first halves the resolution), global
     average pooling and a linear spiking output layer. ``depth = 6n + 2`` gives three stages of
     ``n`` blocks (ResNet-20: ``n = 3``); ``blocks=(3, 3, 2)`` sets the blocks per stage directly
-    (then ``depth`` is ignored): with ``width=128`` that is tdBN's ResNet-19 layout.
+    (then ``depth`` is ignored): with ``width=128`` and ``hidden=256`` that is tdBN's ResNet-19.
 
     Args:
         in_channels, num_classes: image channels and classes.
@@ -247,17 +377,24 @@ def spiking_resnet(
         blocks: tuple of blocks per stage, overrides ``depth``.
         norm, neuron, return_mem, neuron_options: as :func:`spiking_mlp` (``norm="tdbn"`` by
             default here).
+        block: ``"basic"`` (tdBN's block, the neuron after the sum) or ``"sew"`` (SEW-ResNet).
+        connection: SEW's element-wise connection, ``"add"``, ``"and"`` or ``"iand"`` (used with
+            ``block="sew"`` only).
+        hidden: widths of spiking linear layers before the output layer, as
+            :func:`spiking_vgg` (tdBN's ResNet-19 has one of 256).
     """
     check_int("in_channels", in_channels, low=1)
     check_int("width", width, low=1)
     check_choice("norm", norm, NORMS)
+    check_choice("block", block, BLOCKS)
+    check_choice("connection", connection, CONNECTIONS)
     if blocks is None:
         depth = check_int("depth", depth, low=8)
         if (depth - 2) % 6:
             raise ValueError(f"depth must be 6n + 2 (20, 32, 44, ...), got {depth}")
         blocks = ((depth - 2) // 6,) * 3
     blocks = tuple(check_int("blocks", b, low=1) for b in blocks)
-    make = Neurons.of(neuron, neuron_options)
+    make = NeuronLayers.of(neuron, neuron_options)
     threshold = make.threshold
     layers = _with_norm(_conv(in_channels, width, 3, 1, norm), norm, width, threshold)
     layers.append(make())
@@ -266,23 +403,25 @@ def spiking_resnet(
         cout = width * 2**stage
         for b in range(n):
             stride = 2 if stage > 0 and b == 0 else 1
-            layers.append(SpikingBasicBlock(cin, cout, stride, norm, make))
+            if block == "sew":
+                layers.append(SEWBlock(cin, cout, stride, connection, norm, make))
+            else:
+                layers.append(SpikingBasicBlock(cin, cout, stride, norm, make))
             cin = cout
-    layers += [
-        TimeFolded(nn.AdaptiveAvgPool2d(1)),
-        TimeFolded(nn.Flatten()),
-        TimeFolded(nn.Linear(cin, num_classes)),
-        make(return_mem, output=True),
-    ]
-    return nn.Sequential(*layers)
+    layers += [TimeFolded(nn.AdaptiveAvgPool2d(1)), TimeFolded(nn.Flatten())]
+    return nn.Sequential(*layers, *_head(cin, hidden, num_classes, norm, make, return_mem))
 
 
 __all__ = [
     "NORMS",
     "NEURONS",
-    "Neurons",
+    "NeuronLayers",
     "spiking_mlp",
     "spiking_vgg",
     "spiking_resnet",
     "SpikingBasicBlock",
+    "SEWBlock",
+    "sew_connect",
+    "BLOCKS",
+    "CONNECTIONS",
 ]

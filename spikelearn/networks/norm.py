@@ -31,7 +31,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from .._checks import check_int, check_positive, check_range, check_tensor
-from .layers import WEIGHTED, TimeFolded, unwrap
+from . import walk
+from .layers import TimeFolded
 
 
 class BatchNormThroughTime(nn.Module):
@@ -48,6 +49,7 @@ class BatchNormThroughTime(nn.Module):
     """
 
     gain = 1.0  # multiplies the normalised current (tdBN sets α·V_th)
+    kind = "norm"  # for the model walker (spikelearn.walk)
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1):
         super().__init__()
@@ -123,8 +125,6 @@ class TdBatchNorm(BatchNormThroughTime):
 
 RESIDUAL_ALPHA = 1 / math.sqrt(2)  # tdBN's α for the two branches of a residual sum
 
-BATCH_NORMS = (BatchNormThroughTime, nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
-
 
 def _scale_shift(bn):
     """``(s, t)`` with ``bn(x) = s·x + t`` per channel in evaluation mode."""
@@ -141,9 +141,9 @@ def fold_into(layer, bn):
 
         W' = W·s,  b' = b·s + t,   where bn(x) = s·x + t per output channel.
     """
-    if not isinstance(layer, WEIGHTED):
+    if walk.kind(layer) != "synapse":
         raise TypeError(f"layer must be a Conv1d/2d/3d or Linear, got {type(layer).__name__}")
-    if not isinstance(bn, BATCH_NORMS):
+    if walk.kind(bn) != "norm":
         raise TypeError(f"bn must be a batch-norm layer, got {type(bn).__name__}")
     out = layer.out_features if isinstance(layer, nn.Linear) else layer.out_channels
     if bn.num_features != out:
@@ -170,8 +170,8 @@ def fold_batchnorm(model):
         names = list(module._modules)
         for first, second in zip(names, names[1:], strict=False):
             layer, bn = module._modules[first], module._modules[second]
-            inner, bn = unwrap(layer), unwrap(bn)
-            if isinstance(inner, WEIGHTED) and isinstance(bn, BATCH_NORMS):
+            inner, bn = walk.inner(layer), walk.inner(bn)
+            if walk.kind(inner) == "synapse" and walk.kind(bn) == "norm":
                 folded = fold_into(inner, bn)
                 if isinstance(layer, TimeFolded):
                     layer.module = folded
@@ -185,7 +185,6 @@ __all__ = [
     "BatchNormThroughTime",
     "TdBatchNorm",
     "RESIDUAL_ALPHA",
-    "BATCH_NORMS",
     "fold_into",
     "fold_batchnorm",
 ]

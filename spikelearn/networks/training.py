@@ -30,8 +30,10 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from .._checks import check_int, check_positive, check_range
+from .._checks import check_choice, check_int, check_positive, check_range
 from ..cells import encoding
+
+SCHEDULERS = ("cosine",)  # the learning-rate schedules fit builds by name
 
 
 def _spikes(output):
@@ -190,7 +192,10 @@ def fit(
             ``snntorch.functional.ce_rate_loss()``.
         optimizer: a ``torch.optim`` optimizer (default Adam over ``model.parameters()``).
         lr: learning rate of the default optimizer.
-        scheduler: optional ``torch.optim.lr_scheduler`` on ``optimizer``, stepped once per epoch.
+        scheduler: ``"cosine"`` anneals the learning rate from its start to 0 over the ``epochs``,
+            ``η_e = η_0 (1 + cos(π e / epochs)) / 2`` after epoch ``e`` (Loshchilov & Hutter 2017,
+            SGDR, arXiv 1608.03983: ``CosineAnnealingLR(optimizer, T_max=epochs)``); or any
+            ``torch.optim.lr_scheduler`` built on ``optimizer``. Stepped once per epoch.
         test_loader: if given, the test accuracy is measured after every epoch.
         device: where to train (default: the model's device), e.g. ``"cuda"``.
         seed: seeds ``torch`` before training (shuffling, dropout, rate encoding).
@@ -208,11 +213,20 @@ def fit(
     encode, loss_fn = encode or encoding.direct, loss_fn or ce_count_loss()
     if not callable(loss_fn):
         raise TypeError(f"loss_fn must be callable, got {type(loss_fn).__name__}")
+    if isinstance(scheduler, str):
+        check_choice("scheduler", scheduler, SCHEDULERS)
+    elif scheduler is not None and not callable(getattr(scheduler, "step", None)):
+        raise TypeError(
+            f"scheduler must be one of {SCHEDULERS} or a torch.optim.lr_scheduler, "
+            f"got {type(scheduler).__name__}"
+        )
     ours = isinstance(loss_fn, Loss)
     accuracy_fn = loss_fn.accuracy if ours else accuracy_rate
     device = _device(model, device)
     model.to(device)
     optimizer = optimizer or torch.optim.Adam(model.parameters(), lr=lr)
+    if scheduler == "cosine":
+        scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs)
     history = {"loss": [], "train_acc": [], "test_acc": []}
     bar = tqdm(range(epochs), desc="epochs", disable=not progress)
     for _ in bar:
@@ -269,6 +283,7 @@ def load_checkpoint(path, model, optimizer=None):
 
 __all__ = [
     "fit",
+    "SCHEDULERS",
     "evaluate",
     "Loss",
     "ce_count_loss",

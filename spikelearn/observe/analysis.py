@@ -27,6 +27,7 @@ import torch
 
 from .._checks import check_positive
 from ..cells.surrogate import Surrogate
+from ..networks import walk
 from ..networks.layers import Spiking
 from ..networks.training import ce_count_loss  # the training default: CE on spike counts
 from . import monitors, plot
@@ -101,17 +102,26 @@ def gradient_gain(norms):
 
 
 def set_surrogate_scale(model, scale):
-    """Set ``scale`` (the derivative's height factor) on every neuron's surrogate in ``model``."""
+    """Set ``scale`` (the derivative's height factor) on every neuron's surrogate in ``model``.
+
+    Every neuron must train through a spikelearn surrogate (``spike_grad`` a
+    ``surrogate.Surrogate``); one that does not (an snnTorch surrogate, ``LeakAwareLIF``'s
+    sequence-level gradient, an integer neuron) raises a ``TypeError`` naming it, rather than
+    being left at another scale.
+    """
     check_positive("scale", scale)
-    surrogates = [
-        m.spike_grad
-        for m in model.modules()
-        if isinstance(getattr(m, "spike_grad", None), Surrogate)
-    ]
-    if not surrogates:
-        raise ValueError("model has no neuron with a spikelearn.surrogate spike_grad")
-    for s in surrogates:
-        s.scale = float(scale)
+    sites = walk.neurons(model)
+    if not sites:
+        raise ValueError("model has no spikelearn neuron (no surrogate to scale)")
+    for site in sites:
+        if not isinstance(site.layer.spike_grad, Surrogate):
+            raise TypeError(
+                f"set_surrogate_scale needs a spikelearn surrogate on every neuron; "
+                f"{type(site.layer).__name__} at {site.name!r} uses "
+                f"{type(site.layer.spike_grad).__name__}"
+            )
+    for site in sites:
+        site.layer.spike_grad.scale = float(scale)
     return model
 
 

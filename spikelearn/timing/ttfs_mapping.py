@@ -6,39 +6,18 @@ becomes a layer of constant-slope neurons of :class:`spikelearn.ttfs.TTFSNetwork
 ``D``); a batch norm after a layer is folded into it first; a max-pool after a ReLU picks the
 largest value, i.e. the earliest spike (a min over spike times); the last layer is the readout.
 Each window's width is ``margin`` times the largest ReLU output of its layer on the training set.
+The ReLU network is trained first (``spikelearn.relu_nets.train_ann``, whose activity penalty keeps
+the number of spikes low; ``relu_nets.relu_outputs`` reads the activations the SNN reproduces).
 """
 
 import copy
 
-import torch
 from torch import nn
 
 from .._checks import check_dtype, check_range, check_tensor
+from ..networks import walk
 from ..networks.norm import fold_into
 from .ttfs import TTFSNetwork, _check_window
-
-
-def relu_outputs(model, x, grad=False):
-    """``(outputs, y)``: the outputs of every ``nn.ReLU`` call in ``model`` on ``x`` in order, and
-    the model's output ``y``. ``grad=True`` keeps the graph (for an activity penalty)."""
-    outs = []
-    hooks = [
-        m.register_forward_hook(lambda _m, _i, o: outs.append(o if grad else o.detach().clone()))
-        for m in model.modules()
-        if isinstance(m, nn.ReLU)
-    ]
-    try:
-        with torch.set_grad_enabled(grad and torch.is_grad_enabled()):
-            y = model(x)
-    finally:
-        for h in hooks:
-            h.remove()
-    return outs, y
-
-
-def _leaves(model):
-    for m in model.children():
-        yield from (_leaves(m) if isinstance(m, nn.Sequential) else [m])
 
 
 def from_relu(model, x_train, margin=1.5, input_window=(0.0, 1.0), dtype=None):
@@ -64,8 +43,8 @@ def from_relu(model, x_train, margin=1.5, input_window=(0.0, 1.0), dtype=None):
         model, x_train = model.to(dtype), x_train.to(dtype)
     check_dtype("x_train", x_train, model)
     blocks, pending = [], None
-    for m in _leaves(model):
-        name = type(m).__name__
+    for site in walk.walk(model):  # nested Sequentials entered, in order
+        m, name = site.layer, type(site.layer).__name__
         if isinstance(m, (nn.Linear, nn.Conv2d)):
             if getattr(m, "padding_mode", "zeros") != "zeros":
                 raise ValueError(f"Conv2d padding_mode must be 'zeros', got {m.padding_mode!r}")
@@ -85,10 +64,10 @@ def from_relu(model, x_train, margin=1.5, input_window=(0.0, 1.0), dtype=None):
             if pending is not None:
                 raise ValueError(f"put {name} after the ReLU, not between a layer and its ReLU")
             blocks.append(("pool" if isinstance(m, nn.MaxPool2d) else "flatten", m))
-        elif not isinstance(m, (nn.Dropout, nn.Identity)):
+        elif type(m) not in (nn.Dropout, nn.Identity):
             raise TypeError(
-                f"model contains an unsupported layer {name}; supported: Linear, Conv2d, "
-                "BatchNorm1d/2d, ReLU, MaxPool2d, Flatten, Dropout, Identity"
+                f"model contains an unsupported layer {name} at {site.name!r}; supported: Linear, "
+                "Conv2d, BatchNorm1d/2d, ReLU, MaxPool2d, Flatten, Dropout, Identity"
             )
     if pending is None:
         raise ValueError("model must end with a Linear or Conv2d layer (the readout)")
@@ -101,4 +80,4 @@ def from_relu(model, x_train, margin=1.5, input_window=(0.0, 1.0), dtype=None):
     return net.fit_windows(x_train, margin)
 
 
-__all__ = ["from_relu", "relu_outputs"]
+__all__ = ["from_relu"]
