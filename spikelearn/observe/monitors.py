@@ -161,6 +161,12 @@ def _library_kind(module):
     return None
 
 
+def _stepping(module):
+    """A ``layers.Spiking`` layer under ``layers.step_by_step`` (it carries the state between
+    calls): its neuron's one-step call ``neuron(x, *state)`` inside is the step recorded."""
+    return isinstance(module, Spiking) and getattr(module, "carried", None) is not None
+
+
 class _Call:
     """One recorded call: spikes and membrane (detached), input current, its gradient."""
 
@@ -242,11 +248,15 @@ class _Recorder:
         self._model_calls += 1
 
     def _before(self, name, module, args, kwargs):
+        if _stepping(module):
+            return
         self._depth += 1
         if self._depth == 1:  # a call inside another recorded call is not counted again
             self._entering = (list(args[1:]) + list(kwargs.values()), _kept_state(module))
 
     def _after(self, name, module, args, kwargs, output):
+        if _stepping(module):
+            return
         try:
             if self._depth == 1 and output is not None:
                 self._record(name, module, args, kwargs, output)
