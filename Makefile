@@ -43,7 +43,7 @@ unit: $(STAMP)
 # lax: only cells tagged nbval-check-output (output exact by construction) are compared as text;
 # every cell still runs, so every assert and claim still counts
 notebooks: $(STAMP)
-	$(BIN)/python -m pytest --nbval-lax tutorials -p no:cacheprovider --nbval-current-env --nbval-sanitize-with .ci/nbval_sanitize.cfg
+	$(BIN)/python -m pytest --nbval-lax tutorials docs/researchers.ipynb -p no:cacheprovider --nbval-current-env --nbval-sanitize-with .ci/nbval_sanitize.cfg
 
 # every tutorial under seeds 0-4, one thread and emulated other CPUs; a table of every claim's
 # margin (see .ci/robustness.py). The full matrix takes about 40 minutes on 2 cores. The survey

@@ -30,6 +30,7 @@ from spikelearn import (  # noqa: E402
     memory,
     memory_saving,
     models,
+    monitors,
     neuron,
     neurons,
     norm,
@@ -494,11 +495,26 @@ CASES = {
         TypeError,
         "layer must be a Conv",
     ),
-    # analysis / cost
+    # monitors / analysis / cost
     "spiking_layers": (
-        lambda: analysis.spiking_layers(nn.Linear(2, 2)),
+        lambda: monitors.spiking_layers(nn.Linear(2, 2)),
         ValueError,
-        "model has no spikelearn.layers.Spiking",
+        "model has no spiking layer to monitor",
+    ),
+    "ActivityMonitor calls": (
+        lambda: monitors.ActivityMonitor(mlp, calls="steps"),
+        ValueError,
+        "calls must be one of 'step', 'sequence', got 'steps'",
+    ),
+    "GradientMonitor layers": (
+        lambda: monitors.GradientMonitor(mlp, layers=[3]),
+        TypeError,
+        r"layers\[0\] must be a torch.nn.Module or a submodule name, got int",
+    ),
+    "diagnose run": (
+        lambda: analysis.diagnose(mlp, seq, torch.zeros(4, dtype=torch.long), run="loop"),
+        TypeError,
+        "run must be callable as run\\(model, x\\), got str",
     ),
     "set_surrogate_scale": (
         lambda: analysis.set_surrogate_scale(mlp, 0),
@@ -508,7 +524,7 @@ CASES = {
     "activity T=0": (
         lambda: analysis.activity(mlp, torch.zeros(0, 2, 3)),
         ValueError,
-        "x must have at least one time step",
+        "x_seq must have at least one time step",
     ),
     "energy_estimate e_mac": (
         lambda: cost.energy_estimate(mlp, seq, e_mac=0),
@@ -649,10 +665,15 @@ CASES = {
         r"fns\['step'\] must be callable, got str",
     ),
     # plot
-    "plot.membrane 3-D": (
-        lambda: plot.membrane(torch.rand(5, 2, 2)),
+    "plot.membrane 0-D": (
+        lambda: plot.membrane(torch.tensor(1.0)),
         ValueError,
-        r"mem must be 1-D or 2-D, got shape \(5, 2, 2\)",
+        r"mem must be \[T, ...\] with at least 1 dimension, got shape \(\)",
+    ),
+    "plot.raster dict sample": (
+        lambda: plot.raster({"lif1": torch.zeros(5, 2, 3)}, sample=2),
+        ValueError,
+        r"records\['lif1'\] must be \[T, B, ...\] with sample 2 in its batch",
     ),
     "plot.traces lengths": (
         lambda: plot.traces(torch.rand(10), torch.rand(11), torch.rand(10)),

@@ -23,7 +23,12 @@ except ModuleNotFoundError:  # Python 3.10
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted(ROOT.glob("tutorials/[0-9][0-9]_*.ipynb"))
-DOCS = [ROOT / "README.md", ROOT / "CHANGELOG.md", *sorted((ROOT / "docs").glob("*.md"))]
+DOCS = [
+    ROOT / "README.md",
+    ROOT / "CHANGELOG.md",
+    *sorted((ROOT / "docs").glob("*.md")),
+    *sorted((ROOT / "docs").glob("*.ipynb")),  # pages written as executed notebooks
+]
 
 _spec = importlib.util.spec_from_file_location("sync_identity", ROOT / ".ci" / "sync_identity.py")
 sync_identity = importlib.util.module_from_spec(_spec)

@@ -108,3 +108,60 @@ def test_depth_curve_draws_values_against_layer():
     np.testing.assert_allclose(line.get_xdata(), [1, 2, 3])
     np.testing.assert_allclose(line.get_ydata(), [4.0, 2.0, 1.0])
     assert ax.get_yscale() == "log"
+
+
+def test_raster_ticks_are_whole_neurons_and_time_steps():
+    spikes = (torch.rand(7, 6) < 0.3).float()
+    ax = plot.raster(spikes)
+    plt.gcf().canvas.draw()
+    for ticks in (ax.get_yticks(), ax.get_xticks()):
+        assert np.allclose(ticks, np.round(ticks)), ticks  # no 2.5, 7.5 neuron ticks
+    assert ax.get_xlabel() == "time step t"
+
+
+def test_membrane_takes_t_b_n_like_raster():
+    mem = torch.rand(10, 2, 3)
+    spk = (mem > 0.9).float()
+    ax = plot.membrane(mem, threshold=0.9, spk=spk)
+    traces = ax.get_lines()[:6]  # one trace per (sample, neuron), then threshold and spike ticks
+    for k, line in enumerate(traces):
+        np.testing.assert_allclose(line.get_ydata(), mem.reshape(10, 6)[:, k].numpy())
+    ticks = ax.get_lines()[-1]
+    assert np.array_equal(ticks.get_xdata(), np.flatnonzero(spk.reshape(10, -1).any(1).numpy()))
+
+
+def test_raster_and_membrane_take_what_a_monitor_returns():
+    records = {
+        "lif1": (torch.rand(8, 3, 5) < 0.3).float(),
+        "lif2": (torch.rand(8, 3, 2) < 0.3).float(),
+    }
+    fig = plot.raster(records, sample=1)
+    assert [ax.get_title() for ax in fig.axes] == ["lif1 (sample 1)", "lif2 (sample 1)"]
+    for ax, spikes in zip(fig.axes, records.values(), strict=True):
+        t, i = np.nonzero(spikes[:, 1].numpy())
+        assert sorted(map(tuple, ax.collections[0].get_offsets().tolist())) == sorted(
+            zip(t.tolist(), i.tolist(), strict=True)
+        )
+    fig = plot.membrane({"lif1": torch.rand(8, 3, 5)}, threshold=1.0)
+    assert len(fig.axes[0].get_lines()) == 5 + 1  # five neurons of sample 0, the threshold
+
+
+def test_health_figure_draws_the_report():
+    from spikelearn import analysis, models
+
+    torch.manual_seed(0)
+    net = models.spiking_mlp(16, num_classes=4, hidden=32, depth=2)
+    report = analysis.diagnose(net, torch.rand(5, 8, 16) * 2, torch.randint(0, 4, (8,)), show=False)
+    fig = plot.health(report)
+    rate_ax, share_ax, mem_ax = fig.axes[:3]
+    for line, name in zip(rate_ax.get_lines(), report.names, strict=True):
+        np.testing.assert_allclose(line.get_ydata(), report.rates[name].numpy())
+    heights = [p.get_height() for p in share_ax.patches]
+    np.testing.assert_allclose(
+        heights[: len(report.names)], [report.rows[n]["silent"] for n in report.names]
+    )
+    assert [t.get_text() for t in share_ax.get_xticklabels()] == report.names
+    heat = next(ax for ax in fig.axes if ax.images)
+    np.testing.assert_allclose(
+        heat.images[0].get_array(), np.log10(report.norms.numpy() + 1e-30), rtol=1e-6
+    )

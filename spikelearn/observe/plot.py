@@ -1,13 +1,17 @@
-"""Plots for the tutorials: neuron traces, spike rasters, surrogate gradients, f-I curves.
+"""Plots: neuron traces, spike rasters, surrogate gradients, f-I curves, gradient flow, health.
 
 Every function takes ``ax=None`` (a new figure is made when it is ``None``) and returns the
 matplotlib Axes it drew on, or the Figure for multi-panel plots. Inputs may be tensors or arrays;
-time runs along the first dimension, as everywhere in spikelearn (``[T, ...]``).
+time runs along the first dimension, as everywhere in spikelearn (``[T, ...]``), and the time
+axis is labelled in time steps. The plots take what :mod:`spikelearn.monitors` returns, whichever
+library ran the network: ``raster(mon.spikes)`` and ``membrane(mon.membranes)`` draw one panel
+per layer, titled with the layer's name, for one sample (``sample=0``).
 """
 
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
+from matplotlib.ticker import MaxNLocator
 
 from .._checks import check_tensor
 
@@ -42,31 +46,67 @@ def _axes(ax, figsize=(6, 2.5)):
     return ax
 
 
-def membrane(mem, threshold=None, spk=None, ax=None, label="membrane u[t]"):
+def _time_axis(ax):
+    """Label the x axis in time steps, with integer ticks."""
+    ax.set_xlabel("time step t")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+
+
+def _per_layer(draw, records, sample, **kwargs):
+    """One panel per layer of a monitor's ``{layer: [T, B, ...]}``, sample ``sample`` of each."""
+    if not records:
+        raise ValueError("the dict of layers is empty: record at least one layer")
+    fig, axes = plt.subplots(
+        len(records), 1, figsize=(6, 2.2 * len(records)), layout="constrained", squeeze=False
+    )
+    for ax, (name, x) in zip(axes[:, 0], records.items(), strict=True):
+        x = _np(x, f"records[{name!r}]")
+        if x.ndim < 2 or not 0 <= sample < x.shape[1]:
+            raise ValueError(
+                f"records[{name!r}] must be [T, B, ...] with sample {sample} in its batch, "
+                f"got shape {x.shape}"
+            )
+        draw(x[:, sample], ax=ax, **kwargs)
+        ax.set_title(f"{name} (sample {sample})", fontsize="small")
+    return fig
+
+
+def membrane(mem, threshold=None, spk=None, ax=None, label="membrane u[t]", sample=0):
     """Membrane potential over time, with the threshold as a dashed line and spikes as ticks.
 
     Args:
-        mem: membrane trace ``[T]`` (or ``[T, N]`` for several neurons).
+        mem: membrane trace ``[T]``, or ``[T, ...]`` (every dimension after time flattened into
+            one trace per neuron, like :func:`raster`: pass one sample, ``mem[:, 0]``), or a
+            monitor's ``{layer: [T, B, ...]}`` (one panel per layer, sample ``sample``).
         threshold: draw ``V_th`` as a horizontal dashed line.
-        spk: optional spikes ``[T]``; each spike is marked at the top of the plot.
+        spk: optional spikes of the same shape as ``mem``; a step where any neuron fires is
+            marked at the top of the plot.
         ax: the Axes to draw on (new figure if ``None``).
         label: legend label for the trace.
+        sample: the sample drawn from each layer of a dict.
 
     Returns:
-        The Axes.
+        The Axes (the Figure for a dict).
     """
-    mem = _np(mem, "mem", dims=(1, 2))
+    if isinstance(mem, dict):
+        if spk is not None or ax is not None:
+            raise ValueError("with a dict of layers, pass neither spk nor ax (one panel each)")
+        return _per_layer(membrane, mem, sample, threshold=threshold, label=label)
+    mem = _np(mem, "mem")
+    if mem.ndim < 1:
+        raise ValueError(f"mem must be [T, ...] with at least 1 dimension, got shape {mem.shape}")
+    mem = mem.reshape(len(mem), -1) if mem.ndim > 1 else mem
     ax = _axes(ax)
     ax.plot(np.arange(len(mem)), mem, label=label)
     if threshold is not None:
         ax.axhline(float(threshold), color="k", ls="--", lw=1, label="threshold")
     if spk is not None:
-        spk = _np(spk, "spk", dims=(1, 2))
+        spk = _np(spk, "spk")
         _same_length(mem=mem, spk=spk)
         times = np.flatnonzero(spk.reshape(len(mem), -1).any(axis=1))
         top = np.nanmax(mem) if threshold is None else max(np.nanmax(mem), float(threshold))
         ax.plot(times, np.full(len(times), top * 1.08), "|", color="C3", ms=8, label="spikes")
-    ax.set_xlabel("time step t")
+    _time_axis(ax)
     ax.set_ylabel("u[t]")
     ax.legend(loc="upper right", fontsize="small")
     return ax
@@ -78,18 +118,23 @@ def traces(cur, mem, spk, threshold=None, title=None):
     Like snnTorch's ``spikeplot`` figures in its tutorials (Eshraghian et al. 2023).
 
     Args:
-        cur: input current ``[T]``.
-        mem: membrane potential ``[T]``.
-        spk: output spikes ``[T]``.
+        cur: input current ``[T]`` or ``[T, ...]`` (one trace per neuron, as :func:`membrane`).
+        mem: membrane potential ``[T]`` or ``[T, ...]``.
+        spk: output spikes ``[T]`` or ``[T, ...]``.
         threshold: draw ``V_th`` on the membrane panel.
         title: optional figure title.
 
     Returns:
         The Figure.
     """
-    cur, mem = _np(cur, "cur", dims=(1, 2)), _np(mem, "mem", dims=(1, 2))
-    spk = _np(spk, "spk", dims=(1, 2))
+    cur, mem, spk = _np(cur, "cur"), _np(mem, "mem"), _np(spk, "spk")
+    for name, a in (("cur", cur), ("mem", mem), ("spk", spk)):
+        if a.ndim < 1:
+            raise ValueError(
+                f"{name} must be [T, ...] with at least 1 dimension, got shape {a.shape}"
+            )
     _same_length(cur=cur, mem=mem, spk=spk)
+    cur = cur.reshape(len(cur), -1)
     fig, axes = plt.subplots(3, 1, figsize=(7, 5), sharex=True, height_ratios=[1, 2, 0.6])
     t = np.arange(len(cur))
     axes[0].plot(t, cur, color="C2")
@@ -105,19 +150,25 @@ def traces(cur, mem, spk, threshold=None, title=None):
     return fig
 
 
-def raster(spikes, ax=None, color="k", s=None):
+def raster(spikes, ax=None, color="k", s=None, sample=0):
     """Spike raster: one row per neuron, a mark at each time step it fires.
 
     Args:
         spikes: ``[T, ...]``; all dimensions after time are flattened into neurons (pass one
             sample, e.g. ``spikes[:, 0]``). Negative entries (delta code's off-spikes) are red.
+            Or a monitor's ``{layer: [T, B, ...]}``: one panel per layer, sample ``sample``.
         ax: the Axes to draw on (new figure if ``None``).
         color: colour of the (positive) spikes.
         s: marker size (default scales with the number of neurons).
+        sample: the sample drawn from each layer of a dict.
 
     Returns:
-        The Axes.
+        The Axes (the Figure for a dict).
     """
+    if isinstance(spikes, dict):
+        if ax is not None:
+            raise ValueError("with a dict of layers, pass no ax (one panel each)")
+        return _per_layer(raster, spikes, sample, color=color, s=s)
     if isinstance(spikes, torch.Tensor):
         check_tensor("spikes", spikes.float(), min_dim=1)
     x = _np(spikes, "spikes")
@@ -136,7 +187,8 @@ def raster(spikes, ax=None, color="k", s=None):
         ax.scatter(t_off, i_off, marker="|", s=s, color="C3", linewidths=1)
     ax.set_xlim(-0.5, x.shape[0] - 0.5)
     ax.set_ylim(-0.5, n - 0.5)
-    ax.set_xlabel("time step t")
+    _time_axis(ax)
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # neuron indices, not 2.5, 7.5
     ax.set_ylabel("neuron")
     return ax
 
@@ -237,7 +289,7 @@ def gradient_heatmap(norms, names=None, ax=None, title=None):
     ax = _axes(ax, figsize=(4, 4))
     image = ax.imshow(values, aspect="auto", cmap="viridis", interpolation="nearest")
     ax.figure.colorbar(image, ax=ax, label="log10 gradient norm")
-    ax.set_xlabel("time step t")
+    _time_axis(ax)
     ax.set_ylabel("layer")
     if names is not None:
         ax.set_yticks(range(len(names)), names, fontsize="x-small")
@@ -273,6 +325,57 @@ def depth_curve(values, ax=None, label=None, log=True, ylabel="gradient norm", *
     return ax
 
 
+def health(report):
+    """The figure of a health report (:func:`spikelearn.analysis.diagnose`), four panels: firing
+    rate per time step of each layer; the share of silent and of saturated neurons; where the
+    visited membranes sit relative to the threshold (``u - V_th``, with each layer's surrogate
+    derivative over it, scaled to its peak); the gradient RMS per layer and time step.
+
+    Returns:
+        The Figure.
+    """
+    names = list(report.names)
+    fig, axes = plt.subplots(2, 2, figsize=(10, 6.5), layout="constrained")
+    ax = axes[0, 0]
+    for i, name in enumerate(names):
+        ax.plot(_np(report.rates[name]), marker="o", ms=3, color=f"C{i}", label=name)
+    _time_axis(ax)
+    ax.set_ylabel("spikes / neuron / step")
+    ax.set_title("firing rate per step")
+    ax.legend(fontsize="x-small")
+    ax = axes[0, 1]
+    at = np.arange(len(names))
+    silent = [report.rows[n]["silent"] for n in names]
+    saturated = [report.rows[n]["saturated"] for n in names]
+    ax.bar(at - 0.2, silent, width=0.4, label="silent (never fire)", color="C7")
+    ax.bar(at + 0.2, saturated, width=0.4, label="saturated (fire every step)", color="C3")
+    ax.set_xticks(at, names, fontsize="x-small")
+    ax.set_ylim(0, 1.05)
+    ax.set_ylabel("share of neurons")
+    ax.set_title("silent and saturated neurons")
+    ax.legend(fontsize="x-small")
+    ax = axes[1, 0]
+    twin = ax.twinx()
+    for i, name in enumerate(names):
+        dist = report.distances[name]
+        if dist is None:
+            continue
+        d = _np(dist)
+        ax.hist(d, bins=60, density=True, histtype="step", color=f"C{i}", label=name)
+        curve = report.surrogate_curves.get(name)
+        if curve is not None:
+            twin.plot(_np(curve[0]), _np(curve[1]), ls="--", lw=1, color=f"C{i}")
+    ax.axvline(0, color="k", lw=1)
+    ax.set_xlabel("u - V_th (0: at threshold)")
+    ax.set_ylabel("density of visited membranes")
+    twin.set_ylabel("surrogate derivative / peak (dashed)")
+    twin.set_ylim(0, 1.05)
+    ax.set_title("membranes and the surrogate")
+    ax.legend(fontsize="x-small")
+    gradient_heatmap(report.norms, names=names, ax=axes[1, 1], title="gradient RMS at the input")
+    return fig
+
+
 __all__ = [
     "membrane",
     "traces",
@@ -281,4 +384,5 @@ __all__ = [
     "fi_curve",
     "gradient_heatmap",
     "depth_curve",
+    "health",
 ]
