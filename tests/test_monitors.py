@@ -441,3 +441,188 @@ def test_spikelearn_neuron_called_directly_in_a_loop():
             mems.append(mem)
     assert torch.equal(act.spikes["layer0"], torch.stack(spikes))
     assert torch.equal(act.membranes["layer0"], torch.stack(mems))
+
+
+# --- call styles found by the acceptance audit (docs/monitor_support.py) -----------------------
+
+
+def test_the_issue_spelling_analysis_monitors_still_works():
+    from spikelearn import analysis
+
+    assert analysis.ActivityMonitor is monitors.ActivityMonitor
+    assert analysis.GradientMonitor is monitors.GradientMonitor
+
+
+class SharedLeaky(nn.Module):
+    """One snn.Leaky module used for two layers, each with its own membrane."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc1, self.fc2, self.lif = (
+            nn.Linear(N_IN, N_HID),
+            nn.Linear(N_HID, N_HID),
+            snn.Leaky(beta=0.9),
+        )
+
+    def forward(self, x):
+        mem1, mem2, out = self.lif.reset_mem(), self.lif.reset_mem(), []
+        for _ in range(T):
+            spk1, mem1 = self.lif(self.fc1(x), mem1)
+            spk2, mem2 = self.lif(self.fc2(spk1), mem2)
+            out.append(spk2)
+        return torch.stack(out)
+
+
+def test_one_neuron_module_for_two_layers_is_a_named_error_not_one_step_sequences():
+    net = SharedLeaky()
+    x, _ = _inputs()
+    with monitors.ActivityMonitor(net) as act, pytest.raises(ValueError, match="own module"):
+        net(x * 3)
+    assert act.names == ["lif"]
+
+
+def test_a_state_zeroed_in_place_starts_a_new_sequence():
+    net = _init_hidden_net("Leaky")
+    x, _ = _inputs()
+    with monitors.ActivityMonitor(net) as act:
+        outs = []
+        snn_utils.reset(net)
+        for scale in (3, 5):
+            net[1].mem.zero_()  # a reset written in place: the same tensor, new values
+            net[3].mem.zero_()
+            outs.append(torch.stack([net(x * scale)[0] for _ in range(T)]))
+    assert act.spikes["3"].shape == (T, 2 * B, N_OUT)
+    assert torch.equal(act.spikes["3"], torch.cat(outs, 1))
+
+
+class ChunkLIF(nn.Module):
+    """A plain-PyTorch LIF that runs a whole [T, B, N] chunk and returns (spikes, final state),
+    taking the state to start from (Norse's LIF does this): truncated backpropagation in chunks."""
+
+    def forward(self, x_seq, mem=None):
+        mem = torch.zeros_like(x_seq[0]) if mem is None else mem
+        spikes = []
+        for x in x_seq:
+            mem = 0.9 * mem + x
+            spk = (mem > 1).float() + (mem - mem.detach())  # straight-through gradient 1
+            mem = mem - spk.detach()
+            spikes.append(spk)
+        return torch.stack(spikes), mem
+
+
+def test_sequence_calls_that_carry_the_state_are_one_sequence_in_time():
+    lif, fc = ChunkLIF(), nn.Linear(N_IN, N_HID)
+    net = nn.Sequential(fc, lif)
+    x_seq = torch.rand(2 * T, B, N_IN) * 2
+    with monitors.ActivityMonitor(net, layers=[lif], calls="sequence") as act:
+        with torch.no_grad():
+            first, mem = lif(fc(x_seq[:T]))
+            second, _ = lif(fc(x_seq[T:]), mem)  # the second chunk starts where the first ended
+            fresh, _ = lif(fc(x_seq[:T]))  # a new sequence (no state passed)
+    whole = torch.cat([first, second])
+    with pytest.raises(ValueError, match="different lengths"):
+        act.spikes  # noqa: B018 - a 2T sequence and a T sequence cannot be joined on the batch
+    with monitors.ActivityMonitor(net, layers=[lif], calls="sequence") as act:
+        with torch.no_grad():
+            first, mem = lif(fc(x_seq[:T]))
+            second, _ = lif(fc(x_seq[T:]), mem)
+    assert torch.equal(act.spikes["1"], whole)
+    assert act.spikes_per_neuron["1"] == pytest.approx(float(whole.sum()) / (B * N_HID), abs=1e-6)
+
+
+def test_sequence_calls_carrying_the_state_give_the_gradient_of_each_chunk():
+    torch.manual_seed(0)
+    lif, fc = ChunkLIF(), nn.Linear(N_IN, N_HID)
+    x_seq = torch.rand(2 * T, B, N_IN) * 2
+    with monitors.GradientMonitor(lif, layers=[lif], calls="sequence") as grad:
+        cur1, cur2 = fc(x_seq[:T]), fc(x_seq[T:])
+        first, mem = lif(cur1)
+        second, _ = lif(cur2, mem)
+        loss = (torch.cat([first, second]).sum(0) * torch.linspace(-1, 1, N_HID)).pow(2).sum()
+        g1, g2 = torch.autograd.grad(loss, [cur1, cur2], retain_graph=True)
+        loss.backward()
+    torch.testing.assert_close(grad.norms[0], _rms(torch.cat([g1, g2])), rtol=1e-6, atol=1e-12)
+    assert bool((grad.norms > 0).any())
+
+
+def test_spikingjelly_multi_step_chunks_without_reset_are_one_sequence():
+    sj, net = _sj_net("m")
+    x_seq = torch.rand(2 * T, B, N_IN) * 3
+    with torch.no_grad(), monitors.ActivityMonitor(net) as act:
+        sj.functional.reset_net(net)
+        whole = torch.cat([net(x_seq[:T]), net(x_seq[T:])])  # no reset: the state carries over
+    assert torch.equal(act.spikes["3"], whole)
+
+
+# --- Norse (optional) ----------------------------------------------------------------------------
+
+
+def _norse_net(cell, **kw):
+    norse = pytest.importorskip("norse.torch", reason="Norse is optional and not installed")
+
+    class NorseNet(nn.Module):
+        def __init__(self):
+            super().__init__()
+            p = norse.LIFParameters(v_th=torch.as_tensor(0.3))
+            make = norse.LIFCell if cell else norse.LIF
+            self.fc1, self.lif1 = nn.Linear(N_IN, N_HID), make(p, **kw)
+            self.fc2, self.lif2 = nn.Linear(N_HID, N_OUT), make(p, **kw)
+
+        def forward(self, x):
+            self.hand = {n: {"spk": [], "mem": [], "cur": []} for n in ("lif1", "lif2")}
+            if not cell:  # Norse's LIF: one call per sequence
+                c1 = self.fc1(x.expand(T, *x.shape))
+                z1, s1 = self.lif1(c1)
+                c2 = self.fc2(z1)
+                z2, s2 = self.lif2(c2)
+                for name, z, s, c in (("lif1", z1, s1, c1), ("lif2", z2, s2, c2)):
+                    self.hand[name].update(spk=list(z), mem=list(s.v), cur=[c])
+                return z2
+            s1 = s2 = None  # Norse's LIFCell: a loop, the state passed by hand
+            for _ in range(T):
+                c1 = self.fc1(x)
+                z1, s1 = self.lif1(c1, s1)
+                c2 = self.fc2(z1)
+                z2, s2 = self.lif2(c2, s2)
+                for name, z, s, c in (("lif1", z1, s1, c1), ("lif2", z2, s2, c2)):
+                    for key, value in (("spk", z), ("mem", s.v), ("cur", c)):
+                        self.hand[name][key].append(value)
+            return torch.stack(self.hand["lif2"]["spk"])
+
+    torch.manual_seed(0)
+    return NorseNet()
+
+
+def test_norse_cells_in_a_loop_found_without_being_named():
+    net = _norse_net(cell=True)
+    x, y = _inputs()
+    with (
+        monitors.ActivityMonitor(net, membranes=True) as act,
+        monitors.GradientMonitor(net) as grad,
+    ):
+        loss = training.ce_count_loss()(net(x * 3), y)
+        assert act.names == ["lif1", "lif2"]
+        _check(act, grad, net.hand, loss, ["lif1", "lif2"])
+    assert act.after_reset == {"lif1": True, "lif2": True}  # Norse's v is after the reset
+
+
+def test_norse_lif_over_a_sequence():
+    net = _norse_net(cell=False, record_states=True)
+    x, y = _inputs()
+    with (
+        monitors.ActivityMonitor(net, membranes=True) as act,
+        monitors.GradientMonitor(net) as grad,
+    ):
+        loss = training.ce_count_loss()(net(x * 3), y)
+        grads = torch.autograd.grad(loss, [net.hand[n]["cur"][0] for n in ("lif1", "lif2")])
+        torch.testing.assert_close(
+            grad.norms, torch.stack([_rms(g) for g in grads]), rtol=1e-6, atol=1e-12
+        )
+        for name in ("lif1", "lif2"):
+            assert torch.equal(act.spikes[name], torch.stack(net.hand[name]["spk"]).detach())
+            assert torch.equal(act.membranes[name], torch.stack(net.hand[name]["mem"]).detach())
+    net = _norse_net(cell=False)  # without record_states Norse returns the last state only
+    with monitors.ActivityMonitor(net, membranes=True) as act:
+        net(x)
+    with pytest.raises(ValueError, match="record_states=True"):
+        act.membranes  # noqa: B018

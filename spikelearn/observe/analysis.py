@@ -31,6 +31,7 @@ from ..networks import walk
 from ..networks.layers import Spiking
 from ..networks.training import ce_count_loss  # the training default: CE on spike counts
 from . import monitors, plot
+from .monitors import ActivityMonitor, GradientMonitor  # noqa: F401 - where they lived before monitors.py
 
 COUNT_LOSS = ce_count_loss()  # the default loss below: cross-entropy on spike counts
 

@@ -6,31 +6,38 @@ SpikingJelly's or your own) and changes nothing in it. The same network can be r
 and the monitor tells them apart from the calls it sees:
 
 * **sequence calls**: the layer gets the whole ``[T, B, ...]`` sequence at once
-  (``layers.Spiking``, SpikingJelly nodes in step mode ``'m'``);
+  (``layers.Spiking``, SpikingJelly nodes in step mode ``'m'``, Norse's ``LIF``);
 * **step calls, state passed in**: ``spk, mem = lif(x[t], mem)`` in a Python loop (snnTorch
-  neurons, spikelearn neurons under ``layers.step_by_step``);
+  neurons, Norse's ``LIFCell``, spikelearn neurons under ``layers.step_by_step``);
 * **step calls, state kept inside**: ``spk = lif(x[t])`` (snnTorch with ``init_hidden=True``,
   SpikingJelly in step mode ``'s'``).
 
-A sequence call is one whole pass. Step calls are stacked over time, and the state says where one
-sequence ends: **a step continues the sequence when it starts from the state the previous step
-left** - the object that step returned passed back in (or a detached view of it), or the state
-the module kept. Anything else - ``None``, fresh zeros, ``reset_mem()``,
-``snntorch.utils.reset``, SpikingJelly's ``functional.reset_net`` - starts a new sequence. A layer
-that keeps no state at all (a plain spike function you point at, with ``calls="step"``) is
-grouped by the calls of ``model``: the steps inside one ``model(...)`` call are one sequence.
-Sequences are joined along the batch dimension.
+Step calls are stacked over time, and the state says where one sequence ends: **a call continues
+the sequence when it starts from the state the previous call left, unchanged** - the object that
+call returned passed back in (or a detached view of it), or the state the module kept, not
+modified in place since. Anything else - ``None``, fresh zeros, ``reset_mem()``,
+``snntorch.utils.reset``, SpikingJelly's ``functional.reset_net``, a state zeroed in place -
+starts a new sequence. The same rule joins sequence calls in time: a chunk that starts from the
+state the previous chunk left (truncated backpropagation; SpikingJelly in ``'m'`` without a reset
+in between) continues it; ``layers.Spiking`` always starts from rest. A layer that keeps no state
+at all (a plain spike function you point at, with ``calls="step"``) is grouped by the calls of
+``model``: the steps inside one ``model(...)`` call are one sequence. Sequences are joined along
+the batch dimension. One neuron module that runs two layers (each with its own state, the calls
+interleaved) cannot be told apart from one layer and is a ``ValueError``: give each layer its own
+module.
 
 What a monitor reads from each call: the spikes are the output (or its first element); the
-membrane is the last element of a tuple output ``(spk, *state)``, else the state the module keeps
-(``mem`` for spikelearn and snnTorch; ``v``/``v_seq`` for SpikingJelly, which stores the
-potential *after* the reset, so a neuron that fired shows ``v_reset`` there: ``after_reset``
-says which layers do); the input current is the first argument. A call inside another monitored
-call (a neuron stepping inside its ``layers.Spiking``) is not counted again. Whatever cannot be
-read this way raises a ``ValueError``/``TypeError`` that says what was expected.
+membrane is the last element of a tuple output ``(spk, *state)`` (its ``.v`` for Norse's state
+tuples), else the state the module keeps (``mem`` for spikelearn and snnTorch; ``v``/``v_seq``
+for SpikingJelly). SpikingJelly and Norse store the potential *after* the reset, so a neuron that
+fired shows ``v_reset`` there: ``after_reset`` says which layers do. The input current is the
+first argument. A call inside another monitored call (a neuron stepping inside its
+``layers.Spiking``) is not counted again. Whatever cannot be read this way raises a
+``ValueError``/``TypeError`` that says what was expected.
 """
 
 import sys
+import weakref
 from functools import partial
 
 import torch
@@ -46,14 +53,21 @@ CALLS = ("step", "sequence")  # how a layer the monitor does not recognise is ca
 
 def _library_neurons():
     """The neuron base classes of the libraries this program has imported (a model that holds a
-    snnTorch or SpikingJelly neuron has imported its library, so nothing is imported here)."""
+    snnTorch, SpikingJelly or Norse neuron has imported its library, so nothing is imported here)."""
     found = []
     snn = sys.modules.get("snntorch")
     if snn is not None and hasattr(snn, "SpikingNeuron"):
         found.append(snn.SpikingNeuron)
     sj = sys.modules.get("spikingjelly.activation_based.neuron")
     found += [getattr(sj, n) for n in ("BaseNode", "SimpleBaseNode") if hasattr(sj, n)]
-    return tuple(found)
+    return tuple(found) + _norse("SNNCell", "SNNRecurrentCell", "SNN", "SNNRecurrent")
+
+
+def _norse(*names):
+    """Norse's neuron base classes of those names, if Norse is imported (its cells take one step
+    a call, ``SNN``/``SNNRecurrent`` a sequence)."""
+    norse = sys.modules.get("norse.torch.module.snn")
+    return tuple(getattr(norse, n) for n in names if hasattr(norse, n))
 
 
 def _is_neuron(module):
@@ -156,6 +170,8 @@ def _library_kind(module):
     mode = getattr(module, "step_mode", None)  # SpikingJelly: 's' single step, 'm' multi-step
     if mode in ("s", "m"):
         return "step" if mode == "s" else "sequence"
+    if isinstance(module, _norse("SNN", "SNNRecurrent")):
+        return "sequence"
     if callable(getattr(module, "multi_step", None)) or isinstance(module, _library_neurons()):
         return "step"  # a spikelearn neuron's forward and a snnTorch neuron are one time step
     return None
@@ -170,28 +186,42 @@ def _stepping(module):
 class _Call:
     """One recorded call: spikes and membrane (detached), input current, its gradient."""
 
-    __slots__ = ("shape", "spikes", "membrane", "after_reset", "current", "grad")
+    __slots__ = ("shape", "spikes", "membrane", "after_reset", "current", "current_shape", "grad")
 
     def __init__(self, spikes, keep_spikes, membrane, after_reset, current):
         self.shape, self.spikes = spikes.shape, spikes.detach() if keep_spikes else None
         self.membrane, self.after_reset = membrane, after_reset
         self.current, self.grad = current, None
+        self.current_shape = None if current is None else current.shape
+
+
+def _version(obj):
+    """A tensor's count of in-place modifications (``None`` for anything else)."""
+    return obj._version if torch.is_tensor(obj) else None
+
+
+def _left_by(objects, stored):
+    """What a call leaves for the next: ``([(object, version)], {name: (state, version)})``."""
+    return [(o, _version(o)) for o in objects], {k: (v, _version(v)) for k, v in stored.items()}
 
 
 def _continues(incoming, kept_before, left):
-    """Does a step start from the state the previous step left? ``left`` is that step's
-    ``(objects it returned or stored, {name: state it stored})``. Yes when a state argument passed
-    in is one of those objects (or a detached view) and the module's stored state is untouched
-    since; a state argument that is something else, or a stored state replaced in between (a
-    reset), means no."""
+    """Does a call start from the state the previous call left, unchanged? ``left`` is that
+    call's :func:`_left_by`. Yes when a state argument passed in is one of the objects it returned
+    or stored (or a detached view) and the module's stored state is still what it stored, neither
+    modified in place since; a state argument that is something else, a stored state replaced in
+    between or one zeroed in place (a reset) means no."""
     if left is None:
         return False
     objects, stored = left
     if not incoming and not stored:
         return False  # no state to follow (``lif(x, None)``): a fresh start
-    passed_on = not incoming or any(_same(a, b) for a in incoming for b in objects)
+    passed_on = not incoming or any(
+        _same(a, b) and _version(b) == v for a in incoming for b, v in objects
+    )
     untouched = all(
-        _same(kept_before.get(k), v) or kept_before.get(k) is v for k, v in stored.items()
+        (_same(kept_before.get(k), b) or kept_before.get(k) is b) and _version(b) == v
+        for k, (b, v) in stored.items()
     )
     return passed_on and untouched
 
@@ -206,7 +236,8 @@ class _Recorder:
         model: the ``torch.nn.Module`` that is run.
         layers: modules (or submodule names) to record; default :func:`spiking_layers`.
         calls: ``"step"`` or ``"sequence"``: how a layer the monitor does not recognise (not a
-            spikelearn, snnTorch or SpikingJelly neuron) and that keeps no state is called.
+            spikelearn, snnTorch, SpikingJelly or Norse neuron) is called. Needed where such a
+            layer keeps no state; without it a layer with state is taken to run one step a call.
     """
 
     spikes_wanted = membranes_wanted = gradients_wanted = False
@@ -224,6 +255,7 @@ class _Recorder:
     def __enter__(self):
         self._sequences = {n: [] for n in self.names}
         self._left, self._depth, self._model_calls, self._entering = {}, 0, 0, None
+        self._earlier = {n: [] for n in self.names}  # weak refs to older states, this model call
         self._handles.append(self.model.register_forward_pre_hook(self._count_model_call))
         for name, members in self._groups:
             for m in members:
@@ -239,6 +271,7 @@ class _Recorder:
             handle.remove()
         self._handles.clear()
         self._left.clear()  # drop the references to the last state (and its graph)
+        self._earlier.clear()
         for seqs in self._sequences.values():
             for seq in seqs:
                 for call in seq["calls"]:
@@ -246,6 +279,8 @@ class _Recorder:
 
     def _count_model_call(self, module, args):
         self._model_calls += 1
+        for earlier in self._earlier.values():
+            earlier.clear()
 
     def _before(self, name, module, args, kwargs):
         if _stepping(module):
@@ -277,7 +312,7 @@ class _Recorder:
         incoming = [a for a in incoming if a is not None]
         kept_after = _kept_state(module)
         changed = {k: v for k, v in kept_after.items() if v is not kept_before.get(k)}
-        kind = _library_kind(module) or ("step" if incoming or changed else self.calls)
+        kind = _library_kind(module) or self.calls or ("step" if incoming or changed else None)
         if kind is None:
             raise ValueError(
                 f"{where} is not a neuron the monitor knows and keeps no state, so a call could "
@@ -288,28 +323,42 @@ class _Recorder:
                 f"{where} returned spikes of shape {tuple(spikes.shape)} in a {kind} call; "
                 f"expected {'[T, B, ...]' if kind == 'sequence' else '[B, ...]'}"
             )
-        seqs = self._sequences[name]
-        if kind == "step":
-            stateful = bool(incoming or changed)
-            if stateful:
-                continues = _continues(incoming, kept_before, self._left.get(name))
-            else:  # no state at all: the steps inside one call of `model` are one sequence
-                continues = bool(seqs) and seqs[-1].get("model_call") == self._model_calls
-            self._left[name] = (
-                (list(output[1:]) if is_tuple else []) + list(changed.values()),
-                changed,
-            )
-            if not (continues and seqs and seqs[-1]["steps"]):
-                seqs.append({"steps": True, "calls": [], "model_call": self._model_calls})
-            elif seqs[-1]["calls"][-1].shape != spikes.shape:
-                raise ValueError(
-                    f"{where} changed its spikes' shape from {tuple(seqs[-1]['calls'][-1].shape)} "
-                    f"to {tuple(spikes.shape)} within one sequence (it started from the state "
-                    "the previous step left)"
-                )
+        seqs, steps = self._sequences[name], kind == "step"
+        if steps and not (incoming or changed):
+            # no state at all: the steps inside one call of `model` are one sequence
+            continues = bool(seqs) and seqs[-1].get("model_call") == self._model_calls
+        else:  # layers.Spiking starts every sequence from rest
+            left = self._left.get(name)
+            continues = not isinstance(module, Spiking) and _continues(incoming, kept_before, left)
+            if not continues:
+                self._check_not_interleaved(where, incoming, name)
+            if left is not None:
+                self._earlier[name] += [weakref.ref(o) for o, _ in left[0] if torch.is_tensor(o)]
+        objects = (list(output[1:]) if is_tuple else []) + list(changed.values())
+        self._left[name] = _left_by(objects, changed)
+        if not (continues and seqs and seqs[-1]["steps"] == steps):
+            seqs.append({"steps": steps, "calls": [], "model_call": self._model_calls})
         else:
-            seqs.append({"steps": False, "calls": []})
+            before = seqs[-1]["calls"][-1].shape
+            if (before if steps else before[1:]) != (spikes.shape if steps else spikes.shape[1:]):
+                raise ValueError(
+                    f"{where} changed its spikes' shape from {tuple(before)} to "
+                    f"{tuple(spikes.shape)} within one sequence (it started from the state the "
+                    "previous call left)"
+                )
         seqs[-1]["calls"].append(self._call(where, kind, module, args, kwargs, output, spikes))
+
+    def _check_not_interleaved(self, where, incoming, name):
+        """A state passed in that an older call of this module left (not the last call): one
+        module runs two layers, or two sequences interleaved, which a record per module cannot
+        keep apart."""
+        older = [ref() for ref in self._earlier[name]]
+        if any(_same(a, b) for a in incoming for b in older if b is not None):
+            raise ValueError(
+                f"{where} was called with a state that an earlier call, not the previous one, "
+                "left: one module seems to run two layers (or two sequences interleaved), whose "
+                "records cannot be told apart; give each layer its own module"
+            )
 
     def _call(self, where, kind, module, args, kwargs, output, spikes):
         membrane, after_reset = None, False
@@ -347,7 +396,7 @@ class _Recorder:
         out = []
         for seq in self._sequences_of(name):
             parts = [getattr(c, field) for c in seq["calls"]]
-            out.append(torch.stack(parts) if seq["steps"] else parts[0])
+            out.append(torch.stack(parts) if seq["steps"] else torch.cat(parts))
         return out
 
     def _joined(self, name, field):
@@ -368,10 +417,14 @@ def _store_grad(call, grad):
 
 
 def _membrane(module, kind, output):
-    """``(membrane, after_reset)`` of one call: the last tensor of ``(spk, *state)``, else the
-    state the module keeps (``mem``; SpikingJelly's ``v``/``v_seq``, stored after the reset)."""
-    if isinstance(output, tuple | list) and len(output) > 1 and torch.is_tensor(output[-1]):
-        return output[-1].detach(), getattr(module, "reset_delay", True) is False
+    """``(membrane, after_reset)`` of one call: the last tensor of ``(spk, *state)`` (Norse: the
+    state tuple's ``v``, after the reset), else the state the module keeps (``mem``;
+    SpikingJelly's ``v``/``v_seq``, stored after the reset)."""
+    if isinstance(output, tuple | list) and len(output) > 1:
+        if torch.is_tensor(output[-1]):
+            return output[-1].detach(), getattr(module, "reset_delay", True) is False
+        if torch.is_tensor(getattr(output[-1], "v", None)):
+            return output[-1].v.detach(), True
     kept = _kept_state(module)
     if torch.is_tensor(kept.get("mem")):
         return kept["mem"].detach().clone(), getattr(module, "reset_delay", True) is False
@@ -395,8 +448,8 @@ class ActivityMonitor(_Recorder):
     Args:
         model: the ``torch.nn.Module`` that is run.
         layers: modules (or submodule names) to record; default :func:`spiking_layers`.
-        calls: ``"step"`` or ``"sequence"``, for a layer the monitor does not recognise that
-            keeps no state (see the module docstring).
+        calls: ``"step"`` or ``"sequence"``, how a layer the monitor does not recognise is
+            called (see the module docstring).
         membranes: also record each layer's membrane potential (``.membranes``).
     """
 
@@ -426,7 +479,8 @@ class ActivityMonitor(_Recorder):
             raise ValueError(
                 f"layer {name!r} gave no membrane: expected (spk, *state) with the membrane "
                 "last, or the state kept in the module as `mem` (snnTorch, spikelearn) or `v` "
-                "(SpikingJelly; in step mode 'm' set store_v_seq=True)"
+                "(SpikingJelly; in step mode 'm' set store_v_seq=True), or a state with `.v` (Norse; "
+                "its LIF needs record_states=True)"
             )
         return self._joined(name, "membrane")
 
@@ -490,9 +544,11 @@ class GradientMonitor(_Recorder):
                 calls = seq["calls"]
                 if all(c.grad is None for c in calls):
                     continue
-                zero = next(torch.zeros_like(c.grad) for c in calls if c.grad is not None)
-                parts = [c.grad if c.grad is not None else zero for c in calls]
-                seqs.append(torch.stack(parts) if seq["steps"] else parts[0])
+                got = next(c.grad for c in calls if c.grad is not None)
+                parts = [
+                    c.grad if c.grad is not None else got.new_zeros(c.current_shape) for c in calls
+                ]
+                seqs.append(torch.stack(parts) if seq["steps"] else torch.cat(parts))
             if not seqs:
                 raise RuntimeError(
                     f"no gradient recorded for layer {name!r}: run backward (or "
