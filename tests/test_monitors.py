@@ -626,3 +626,17 @@ def test_norse_lif_over_a_sequence():
         net(x)
     with pytest.raises(ValueError, match="record_states=True"):
         act.membranes  # noqa: B018
+
+
+def test_a_stateless_layer_stepped_from_outside_the_model_is_a_named_error():
+    class Fire(nn.Module):
+        def forward(self, u):
+            return (u > 1).float()
+
+    fire = Fire()
+    net = nn.Sequential(nn.Linear(N_IN, N_HID), fire)
+    x_seq = torch.rand(T, B, N_IN) * 3
+    with torch.no_grad(), monitors.ActivityMonitor(net, layers=[fire], calls="step") as act:
+        torch.stack([net(x) for x in x_seq])  # the loop over time is outside `net`
+    with pytest.raises(ValueError, match="runs all the time steps"):
+        act.spikes_per_neuron  # noqa: B018 - was [1, T*B, N]: T times too few per neuron

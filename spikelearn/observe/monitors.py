@@ -324,7 +324,8 @@ class _Recorder:
                 f"expected {'[T, B, ...]' if kind == 'sequence' else '[B, ...]'}"
             )
         seqs, steps = self._sequences[name], kind == "step"
-        if steps and not (incoming or changed):
+        stateless = steps and not (incoming or changed)
+        if stateless:
             # no state at all: the steps inside one call of `model` are one sequence
             continues = bool(seqs) and seqs[-1].get("model_call") == self._model_calls
         else:  # layers.Spiking starts every sequence from rest
@@ -337,7 +338,14 @@ class _Recorder:
         objects = (list(output[1:]) if is_tuple else []) + list(changed.values())
         self._left[name] = _left_by(objects, changed)
         if not (continues and seqs and seqs[-1]["steps"] == steps):
-            seqs.append({"steps": steps, "calls": [], "model_call": self._model_calls})
+            seqs.append(
+                {
+                    "steps": steps,
+                    "calls": [],
+                    "model_call": self._model_calls,
+                    "no_state": stateless,
+                }
+            )
         else:
             before = seqs[-1]["calls"][-1].shape
             if (before if steps else before[1:]) != (spikes.shape if steps else spikes.shape[1:]):
@@ -388,6 +396,12 @@ class _Recorder:
                 f"layer {name!r} recorded no call inside the `with` block: was it run through "
                 "its __call__ (a hook does not see neuron.multi_step(x) called directly; wrap "
                 "the neuron in layers.Spiking)?"
+            )
+        if len(seqs) > 1 and all(s.get("no_state") and len(s["calls"]) == 1 for s in seqs):
+            raise ValueError(
+                f"layer {name!r} keeps no state and ran once per call of model, so where a "
+                "sequence ends is unknown (the monitor groups such steps by the calls of model): "
+                "pass as model the module whose one call runs all the time steps (your loop)"
             )
         return seqs
 
