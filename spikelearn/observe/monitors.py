@@ -334,7 +334,10 @@ class _Recorder:
             if not continues:
                 self._check_not_interleaved(where, incoming, name)
             if left is not None:
-                self._earlier[name] += [weakref.ref(o) for o, _ in left[0] if torch.is_tensor(o)]
+                earlier = self._earlier[name]
+                earlier += [weakref.ref(o) for o, _ in left[0] if torch.is_tensor(o)]
+                if len(earlier) > 256:  # a long run with no call of `model`: drop the freed ones
+                    earlier[:] = [ref for ref in earlier if ref() is not None]
         objects = (list(output[1:]) if is_tuple else []) + list(changed.values())
         self._left[name] = _left_by(objects, changed)
         if not (continues and seqs and seqs[-1]["steps"] == steps):
