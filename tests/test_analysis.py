@@ -237,3 +237,27 @@ def test_activity_and_gradient_norms_take_a_run_function():
         out = run(net, x * 2)
     assert analysis.activity(net, x * 2, run=run).rates["lif"] == pytest.approx(float(out.mean()))
     assert analysis.gradient_norms(net, x * 2, y, run=run).shape == (1, 5)
+
+
+def test_diagnose_a_neuron_without_a_per_step_surrogate_leaves_its_surrogate_columns_empty():
+    """LeakAwareLIF trains through its whole spike train (multi-step); its spike function has no
+    one-step derivative to read, so the surrogate columns are n/a and the rest is measured."""
+    torch.manual_seed(0)
+    net = spiking_mlp(16, num_classes=4, hidden=32, depth=2, neuron="leak_aware")
+    x, y = _batch()
+    report = analysis.diagnose(net, x, y, show=False)
+    act = analysis.activity(net, x)
+    leak_aware = [
+        n for n, m in monitors.spiking_layers(net) if type(m.neuron).__name__ == "LeakAwareLIF"
+    ]
+    assert leak_aware  # (the output layer is an ordinary LIF with a surrogate)
+    for name in report.names:
+        row = report.rows[name]
+        if name in leak_aware:
+            assert math.isnan(row["sg_mean"]) and math.isnan(row["sg_cover"])
+            assert report.surrogate_curves[name] is None
+        assert row["rate"] == pytest.approx(act.rates[name], abs=1e-6)
+        assert math.isfinite(row["u_median"]) and math.isfinite(row["near"])
+        assert "narrow surrogate" not in report.codes(name)
+    assert bool((report.norms > 0).any())
+    assert "n/a" in str(report)

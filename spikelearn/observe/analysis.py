@@ -26,6 +26,7 @@ from copy import copy
 import torch
 
 from .._checks import check_positive
+from ..cells.leak_aware import NoStepGradient
 from ..cells.surrogate import Surrogate
 from ..networks import walk
 from ..networks.layers import Spiking
@@ -212,10 +213,12 @@ def _layer_health(spikes, membrane, after_reset, module):
     dist, half = dist.flatten(), half.flatten()
     if dist.numel() == 0:
         return row, None, None
-    d = _derivative(spike_fn, dist)
-    peak = float(_derivative(spike_fn, dist.new_zeros(1)).max())
     row["u_median"] = float(dist.median())
     row["near"] = float((dist.abs() <= half).float().mean())
+    if isinstance(spike_fn, NoStepGradient):  # LeakAwareLIF: a gradient of the whole spike train
+        return row, dist, None
+    d = _derivative(spike_fn, dist)
+    peak = float(_derivative(spike_fn, dist.new_zeros(1)).max())
     row["sg_mean"] = float(d.mean())
     row["sg_cover"] = float((d >= PEAK_SHARE * peak).float().mean()) if peak > 0 else 0.0
     grid = torch.linspace(float(dist.min()), float(dist.max()), 401, device=dist.device)
@@ -350,7 +353,9 @@ def diagnose(model, x, target, loss_fn=COUNT_LOSS, layers=None, calls=None, run=
 
     The membrane statistics need the potential the threshold saw; for SpikingJelly, which
     stores it after the reset, they use the neuron-steps without a spike. For a neuron whose
-    threshold moves (ALIF) they use the fixed ``threshold`` and are only indicative.
+    threshold moves (ALIF) they use the fixed ``threshold`` and are only indicative. A neuron
+    trained through its whole spike train, without a one-step surrogate (``LeakAwareLIF``), gets
+    no surrogate columns (n/a).
 
     Args:
         model: the network; ``x``, ``target``: one batch; ``loss_fn(model(x), target)``.
