@@ -192,8 +192,8 @@ def case_snntorch_init_hidden(kind):
     )
 
 
-def case_spikelearn(step_by_step):
-    net = models.spiking_mlp(N_IN, num_classes=N_OUT, hidden=N_HID, depth=2)
+def case_spikelearn(step_by_step, neuron="lif"):
+    net = models.spiking_mlp(N_IN, num_classes=N_OUT, hidden=N_HID, depth=2, neuron=neuron)
     names = [n for n, m in net.named_modules() if isinstance(m, layers.Spiking)]
 
     def run(net, x):
@@ -211,15 +211,20 @@ def case_spikelearn(step_by_step):
     )
 
 
-def case_spikingjelly(mode, store_v_seq=True):
+def case_spikingjelly(mode, store_v_seq=True, node="LIFNode"):
     from spikingjelly.activation_based import functional, layer, neuron
 
-    kw = {"step_mode": mode}
+    kw = {"step_mode": mode, "store_v_seq": store_v_seq}
+    make = {
+        "LIFNode": lambda: neuron.LIFNode(tau=2.0, **kw),
+        "IFNode": lambda: neuron.IFNode(**kw),
+        "ParametricLIFNode": lambda: neuron.ParametricLIFNode(**kw),
+    }[node]
     net = nn.Sequential(
-        layer.Linear(N_IN, N_HID, **kw),
-        neuron.LIFNode(tau=2.0, store_v_seq=store_v_seq, **kw),
-        layer.Linear(N_HID, N_OUT, **kw),
-        neuron.LIFNode(tau=2.0, store_v_seq=store_v_seq, **kw),
+        layer.Linear(N_IN, N_HID, step_mode=mode),
+        make(),
+        layer.Linear(N_HID, N_OUT, step_mode=mode),
+        make(),
     )
 
     def run(net, x):
@@ -289,8 +294,20 @@ for k in SNN_STEP:
     )
 CASES[("spikelearn", "spiking_mlp, multi-step [T, B, ...]")] = lambda: case_spikelearn(False)
 CASES[("spikelearn", "spiking_mlp under layers.step_by_step")] = lambda: case_spikelearn(True)
+for kind in ("plif", "leak_aware"):
+    CASES[("spikelearn", f"spiking_mlp(neuron={kind!r}), multi-step")] = lambda kind=kind: (
+        case_spikelearn(False, kind)
+    )
+    CASES[("spikelearn", f"spiking_mlp(neuron={kind!r}), step_by_step")] = lambda kind=kind: (
+        case_spikelearn(True, kind)
+    )
 CASES[("SpikingJelly", "LIFNode, step_mode 's', loop")] = lambda: case_spikingjelly("s")
 CASES[("SpikingJelly", "LIFNode, step_mode 'm', store_v_seq=True")] = lambda: case_spikingjelly("m")
+for node in ("IFNode", "ParametricLIFNode"):
+    for mode in ("s", "m"):
+        CASES[("SpikingJelly", f"{node}, step_mode {mode!r}")] = lambda node=node, mode=mode: (
+            case_spikingjelly(mode, node=node)
+        )
 CASES[("SpikingJelly", "LIFNode, step_mode 'm', store_v_seq=False")] = lambda: case_spikingjelly(
     "m", store_v_seq=False
 )
