@@ -62,9 +62,11 @@ _write_api_pages()
 # Slides: every tutorial's *student* edition (no solutions on the projector) as a reveal.js deck,
 # by nbconvert's SlidesExporter: each "#"-heading Markdown cell opens a slide, every other cell is a
 # sub-slide below it (the install cell is skipped), long cells scroll. They land in the built site
-# as slides/NN_topic.slides.html (docs/course.md links them). The build needs no network; the
-# decks load reveal.js (4.0.2) from the unpkg CDN when opened, like MathJax: offline, unpack
-# `npm pack reveal.js@4.0.2` somewhere and build with SPIKELEARN_REVEAL_PREFIX=that/package.
+# as slides/NN_topic.slides.html (docs/course.md links them). The build needs no network; when
+# opened, the decks load reveal.js 4.0.2 (unpkg), require.js, jQuery and MathJax 2.7.7 (cdnjs)
+# from CDNs. For decks that run offline, point the first three at local copies (npm packages,
+# MIT; docs/developers.md): SPIKELEARN_REVEAL_PREFIX, SPIKELEARN_REQUIREJS_URL and
+# SPIKELEARN_JQUERY_URL, paths relative to slides/ in the built site or URLs. MathJax stays remote.
 def _write_slides():
     import os
 
@@ -78,9 +80,13 @@ def _write_slides():
     exporter = SlidesExporter(
         reveal_scroll=True, exclude_input_prompt=True, exclude_output_prompt=True
     )
-    prefix = os.environ.get("SPIKELEARN_REVEAL_PREFIX")
-    if prefix:
-        exporter.reveal_url_prefix = prefix
+    for variable, setting in [
+        ("SPIKELEARN_REVEAL_PREFIX", "reveal_url_prefix"),
+        ("SPIKELEARN_REQUIREJS_URL", "require_js_url"),
+        ("SPIKELEARN_JQUERY_URL", "jquery_url"),
+    ]:
+        if os.environ.get(variable):
+            setattr(exporter, setting, os.environ[variable])
     for path in sorted((ROOT / "tutorials").glob("[0-9][0-9]_*.ipynb")):
         nb = course.student_edition(path)
         for cell in nb.cells:
