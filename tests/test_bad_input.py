@@ -624,6 +624,11 @@ CASES = {
         "bits must be an integer >= 1",
     ),
     "jitter sigma": (lambda: ttfs.jitter(x2, -1, 1.0), ValueError, "sigma must be in"),
+    "run per_channel": (
+        lambda: ttfs_mapping.from_relu(relu, x2).run(x2, weight_bits=2, per_channel="yes"),
+        ValueError,
+        "per_channel must be one of",
+    ),
     "simulate dt": (
         lambda: ttfs_simulation.simulate(ttfs_mapping.from_relu(relu, x2), x2, dt=0),
         ValueError,

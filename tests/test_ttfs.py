@@ -261,12 +261,34 @@ def test_hardware_options_change_the_forward_pass_as_defined():
         if hasattr(op, "weight"):
             op.weight.data = quant.fake_quantize(op.weight.data, 3)
     assert torch.equal(net(x, weight_bits=3), q(x))
+    per_neuron = copy.deepcopy(net)  # per_channel: one scale per output neuron (row of W)
+    for op in per_neuron.ops:
+        if hasattr(op, "weight"):
+            op.weight.data = quant.fake_quantize(op.weight.data, 2, per_channel=True)
+    assert torch.equal(net(x, weight_bits=2, per_channel=True), per_neuron(x))
     shorter = copy.deepcopy(net)
     widths = torch.tensor([b - a for a, b in net.windows])
     shorter.set_windows(widths * torch.tensor([1.0, 0.25]))
     _, times = shorter.run(x)
     acts = shorter.activations(times)[1]
     assert acts.max() <= widths[1] * 0.25 + 1e-5  # activations saturate at the shorter window
+
+
+def test_one_scale_per_neuron_keeps_a_layer_that_one_large_weight_would_round_to_zero():
+    torch.manual_seed(8)
+    net = ttfs_mapping.from_relu(_mlp((20, 16, 10), bn=False), torch.rand(100, 20))
+    layer = next(op for op in net.ops if hasattr(op, "weight"))
+    with torch.no_grad():  # one outlier: 10x the largest weight, in neuron 0's row
+        layer.weight[0, 0] = 10 * layer.weight.abs().max()
+    x = torch.rand(32, 20)
+    _, per_layer = net.run(x, weight_bits=2)
+    _, per_neuron = net.run(x, weight_bits=2, per_channel=True)
+    # one ternary scale per layer: every other weight rounds to 0, so neurons 1..15 see only
+    # their bias and fire at the same time for every input
+    assert (per_layer[1][:, 1:] == per_layer[1][:1, 1:]).all()
+    # one scale per neuron: the outlier zeroes only its own row; the other neurons still listen
+    varies = (per_neuron[1][:, 1:] != per_neuron[1][:1, 1:]).any(0)
+    assert varies.sum() >= 8, varies
 
 
 def test_jitter_is_reproducible_with_a_seed():

@@ -33,7 +33,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .._checks import check_dtype, check_int, check_range, check_tensor
+from .._checks import check_choice, check_dtype, check_int, check_range, check_tensor
 from ..hardware.quant import fake_quantize
 
 
@@ -200,18 +200,23 @@ class TTFSNetwork(nn.Module):
         """Logits (output potentials) for inputs ``x`` in [0, 1]; see :meth:`run`."""
         return self.run(x, **hardware)[0]
 
-    def run(self, x, time_bits=None, weight_bits=None, sigma=0.0, generator=None):
+    def run(
+        self, x, time_bits=None, weight_bits=None, sigma=0.0, generator=None, per_channel=False
+    ):
         """Exact event-driven pass: ``(logits, times)``.
 
         ``times[0]`` holds the input spikes, ``times[n]`` layer ``n``'s (before pooling).
         Per layer ``t_i = t_max - clamp(D_i + Σ_j W_ij·(t_min - t_j), 0, B)``.
         Optional hardware effects: ``time_bits`` quantises every spike time within its window,
         then ``sigma`` adds spike-time jitter (``generator`` seeds it); ``weight_bits`` quantises
-        the weights (:func:`spikelearn.quant.fake_quantize`, ``2**k - 1`` levels).
+        the weights (:func:`spikelearn.quant.fake_quantize`, ``2**k - 1`` levels) with one scale
+        per layer, or one per output neuron with ``per_channel=True`` (then one large weight
+        cannot round the rest of its layer to zero).
         """
         e = self.edges
         check_tensor("x", x, min_dim=1)
         check_dtype("x", x, self)
+        check_choice("per_channel", per_channel, (False, True))
         t = self._emit(encode(x, e[0].item(), e[1].item()), 0, time_bits, sigma, generator)
         times, layer, self.saturated = [t], 0, []
         for kind, op in zip(self.kinds, self.ops, strict=True):
@@ -220,7 +225,9 @@ class TTFSNetwork(nn.Module):
             elif kind == "flatten":
                 t = op(t)
             else:
-                w = op.weight if weight_bits is None else fake_quantize(op.weight, weight_bits)
+                w = op.weight
+                if weight_bits is not None:
+                    w = fake_quantize(w, weight_bits, per_channel=per_channel)
                 t_min = e[layer + 1]
                 a = _weighted_sum(op, t_min - t, w)
                 if kind == "out":
