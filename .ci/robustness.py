@@ -116,7 +116,7 @@ def source_hash(notebook):
     """A short hash of a notebook's code cells: a recorded run counts only for this code."""
     import nbformat
 
-    nb = nbformat.read(notebook, as_version=4)
+    nb = notebook if isinstance(notebook, dict) else nbformat.read(notebook, as_version=4)
     code = "\n# cell\n".join(c.source for c in nb.cells if c.cell_type == "code")
     return hashlib.sha1(code.encode()).hexdigest()[:12]
 
@@ -169,6 +169,7 @@ def execute_one(notebook, claims_path, cell_timeout=900):
 
     os.environ["SPIKELEARN_CLAIMS"] = str(claims_path)
     nb = nbformat.read(notebook, as_version=4)
+    source = source_hash(nb)  # the code this run executes (the file may change while we wait)
     committed = checked_cells(nb)
     for cell in nb.cells:  # a cell that never runs (after an error) must not keep the old text
         if cell.cell_type == "code":
@@ -198,7 +199,7 @@ def execute_one(notebook, claims_path, cell_timeout=900):
         if nb.cells[i].execution_count is not None and ran[i] != committed[i]
     }
     record = {"seconds": seconds, "peak_mb": peak_mb, "error": error, "timed_out": timed_out}
-    record["checked"] = len(committed)
+    record.update(checked=len(committed), source=source)
     print(json.dumps({**record, "checked_differs": differs}))
 
 
@@ -225,10 +226,10 @@ def run(
     claims = []
     if claims_path.exists():
         claims = [json.loads(line) for line in claims_path.read_text().splitlines() if line]
+    record.setdefault("source", source or source_hash(notebook))
     record.update(
         config=config,
         notebook=Path(notebook).stem,
-        source=source or source_hash(notebook),
         date=datetime.datetime.now().isoformat(timespec="seconds"),
         claims=claims,
     )
@@ -314,7 +315,7 @@ def _seeds(configs):
     return ", ".join(spans)
 
 
-def markdown(records, rows, configs, command):
+def markdown(records, rows, configs, command, notebooks=()):
     """The table as a Markdown page: the rule, what ran, one row per claim, failures, timings."""
     import torch
 
@@ -352,7 +353,10 @@ def markdown(records, rows, configs, command):
     by_nb = {}
     for r in records:
         by_nb.setdefault(r["notebook"], []).append(r)
-    for nb in sorted(by_nb):
+    for nb in sorted(set(by_nb) | set(notebooks)):
+        if nb not in by_nb:
+            lines.append(f"| {nb} | - | not yet run | not yet run | - | 0 | - |")
+            continue
         cfgs = [r["config"] for r in by_nb[nb]]
         plain = [c for c in cfgs if set(config_env(c)) <= {"SPIKELEARN_SEED"}]
         emulated = {
@@ -506,7 +510,7 @@ def main():
             if (c, Path(nb).stem, sources[nb]) not in done
         ]
         if done:
-            print(f"resuming: {len(done)} runs recorded, {len(jobs)} to go")
+            print(f"resuming: {len(done)} runs recorded, {len(jobs)} to go", flush=True)
 
         def one(job):
             return run(
@@ -550,7 +554,8 @@ def main():
             print(f"  checked cell {cell} printed:\n{text}")
     if args.table:
         command = "python .ci/robustness.py " + " ".join(sys.argv[1:])
-        Path(args.table).write_text(markdown(records, rows, configs, command))
+        every = sorted(Path(p).stem for p in glob.glob(str(ROOT / "tutorials" / "[0-9]*.ipynb")))
+        Path(args.table).write_text(markdown(records, rows, configs, command, every))
         print(f"table written to {args.table}")
     print(f"robustness: {len(records) - len(bad)} runs passed, {len(bad)} failed")
     return 1 if bad or (args.strict and thin) else 0
