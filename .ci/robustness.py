@@ -482,9 +482,10 @@ def main():
         if args.notebooks:
             wanted = {Path(nb).stem for nb in notebooks}
             records = [r for r in records if r["notebook"] in wanted]
-        current = {}  # only runs of the notebooks' current code count
+        current = {}  # only runs of the notebooks' current code count (or of the files named)
+        named = {Path(nb).stem: Path(nb) for nb in args.notebooks or ()}
         for r in records:
-            path = ROOT / "tutorials" / f"{r['notebook']}.ipynb"
+            path = named.get(r["notebook"], ROOT / "tutorials" / f"{r['notebook']}.ipynb")
             if path.exists() and r["notebook"] not in current:
                 current[r["notebook"]] = source_hash(path)
         stale = [r for r in records if r.get("source") != current.get(r["notebook"])]
