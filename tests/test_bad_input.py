@@ -741,6 +741,16 @@ CASES = {
         ValueError,
         "block must be one of 'basic', 'sew', got 'sew2'",
     ),
+    "models.sew_chain blocks": (
+        lambda: models.sew_chain(blocks=(4, 0)),
+        ValueError,
+        "blocks must be an integer >= 1, got 0",
+    ),
+    "models.sew_chain return_mem with the mean read-out": (
+        lambda: models.sew_chain(return_mem=True),
+        ValueError,
+        "return_mem=True needs readout='spikes'",
+    ),
     "tet.tet_loss lamb": (
         lambda: tet.tet_loss(lamb=-0.1),
         ValueError,

@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch import nn
 
-from spikelearn import leak_aware, models, norm, surrogate, walk
+from spikelearn import adaptive, leak_aware, models, norm, surrogate, walk
 from spikelearn.cells.neurons import LIF
 from spikelearn.networks.layers import Spiking
 
@@ -253,3 +253,106 @@ def test_spiking_resnet_builds_sew_blocks():
         models.spiking_resnet(width=4, blocks=(1,), hidden=(8, 0))
     with pytest.raises(TypeError, match="layout"):
         models.spiking_vgg(layout=((4, 4.5),))
+
+
+# ---- SEW-ResNet's chain for event data (Fang et al. 2021, Wide-7B-Net) -------------------------
+
+
+def _plif_by_hand(current, w, threshold=1.0):
+    """PLIF with hard reset, written out: u = u·(1 - r), u = u + k·(x - u), k = sigmoid(w)."""
+    k = torch.sigmoid(w)
+    mem, out = torch.zeros_like(current[0]), []
+    for x in current:
+        mem = mem * (mem <= threshold).float()  # fired last step: start again from 0
+        mem = mem + k * (x - mem)
+        out.append((mem > threshold).float())
+    return torch.stack(out)
+
+
+def _sew_chain_by_hand(x, net, blocks):
+    """The chain from its weights only: per stage a 1x1 up-projection (if the channels change),
+    then per block two conv-BN-PLIF and s + a, 2x2 max pooling while the image is >= 2; the mean
+    over time; the linear classifier."""
+    convs = iter(_convs(net))
+    bns = iter(m for m in net.modules() if isinstance(m, norm.BatchNormThroughTime))
+    ws = iter(m.w for m in net.modules() if isinstance(m, adaptive.PLIF))
+
+    def layer(s):
+        return _plif_by_hand(_conv_bn_by_hand(s, next(convs), next(bns)), next(ws))
+
+    s = x
+    for stage, n in enumerate(blocks):
+        if s.shape[2] != 3 * 2**stage:
+            s = layer(s)
+        for _ in range(n):
+            s = s + layer(layer(s))
+            if s.shape[-1] >= 2:
+                pooled = nn.functional.max_pool2d(s.flatten(0, 1), 2)
+                s = pooled.reshape(*s.shape[:2], *pooled.shape[1:])
+    linear = [m for m in net.modules() if isinstance(m, nn.Linear)][-1]
+    return nn.functional.linear(s.flatten(2).mean(0), linear.weight, linear.bias)
+
+
+@pytest.mark.parametrize("image_size", [8, 4])  # 4: the last block's pooling is skipped at 1x1
+def test_sew_chain_against_an_implementation_written_here(image_size):
+    torch.manual_seed(2)
+    blocks = (2, 1)
+    net = models.sew_chain(2, 5, width=3, blocks=blocks, image_size=image_size)
+    with torch.no_grad():
+        for m in net.modules():
+            if isinstance(m, nn.Conv2d):
+                m.weight.normal_(0, 0.8)
+            if isinstance(m, norm.BatchNormThroughTime):
+                m.weight.uniform_(1.5, 2.5)
+                m.bias.uniform_(0.0, 0.5)
+            if isinstance(m, adaptive.PLIF):
+                m.w.uniform_(-1, 1)  # each layer its own learned time constant
+    x = (torch.rand(4, 3, 2, image_size, image_size) < 0.4).float()
+    seen = []  # each block's branch spikes a
+    for m in net.modules():
+        if isinstance(m, models.SEWBlock):
+            m.branch.register_forward_hook(lambda m, a, o: seen.append(float(o.detach().mean())))
+    out = net(x)
+    torch.testing.assert_close(out, _sew_chain_by_hand(x, net, blocks))
+    assert out.shape == (3, 5)  # logits of the mean over time
+    assert len(seen) == 3 and all(0 < a < 1 for a in seen), seen  # every branch fires, not always
+    assert sum(isinstance(walk.inner(m), nn.MaxPool2d) for m in net) == (
+        3 if image_size == 8 else 2
+    )
+
+
+def test_sew_chain_default_is_the_wide_7b_net():
+    net = models.sew_chain()
+    sew = [m for m in net.modules() if isinstance(m, models.SEWBlock)]
+    assert len(sew) == 7 and all(isinstance(b.shortcut, nn.Identity) for b in sew)
+    assert all(b.connection == "add" for b in sew)
+    up = [c for c in _convs(net) if c.kernel_size == (1, 1)]
+    assert [(c.in_channels, c.out_channels) for c in up] == [(2, 64), (64, 128)]
+    assert sum(isinstance(walk.inner(m), nn.MaxPool2d) for m in net) == 7  # 128x128 -> 1x1
+    cells = [m.neuron for m in net.modules() if isinstance(m, Spiking)]
+    assert len(cells) == 16 and all(type(c) is adaptive.PLIF for c in cells)
+    assert all(
+        float(c.tau) == pytest.approx(2.0) and c.reset_mechanism == "zero_before" for c in cells
+    )
+    (linear,) = [m for m in net.modules() if isinstance(m, nn.Linear)]
+    assert (linear.in_features, linear.out_features) == (128, 10)
+    spk = net(torch.zeros(2, 1, 2, 128, 128))
+    assert spk.shape == (1, 10)
+
+
+def test_sew_chain_spiking_readout_and_bad_arguments():
+    net = models.sew_chain(
+        1, 4, width=2, blocks=(1,), image_size=4, readout="spikes", return_mem=True
+    )
+    spk, mem = net(torch.rand(3, 2, 1, 4, 4))
+    assert spk.shape == mem.shape == (3, 2, 4)
+    with pytest.raises(ValueError, match="return_mem=True needs readout='spikes'"):
+        models.sew_chain(return_mem=True)
+    with pytest.raises(ValueError, match="readout must be one of 'mean', 'spikes', got 'last'"):
+        models.sew_chain(readout="last")
+    with pytest.raises(ValueError, match="blocks must be an integer >= 1, got 0"):
+        models.sew_chain(blocks=(4, 0))
+    with pytest.raises(TypeError, match="image_size must be an integer"):
+        models.sew_chain(image_size=12.5)
+    with pytest.raises(ValueError, match="x_seq must have at least one time step"):
+        models.MeanOverTime()(torch.zeros(0, 2, 3))

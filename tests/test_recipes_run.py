@@ -15,7 +15,7 @@ import torch
 from test_datasets import cifar100_like, cifar_like, tar_gz
 from test_event_datasets import cifar10_dvs_files, nmnist_bytes, recording, shd_bytes, zipped
 
-from spikelearn import claims, datasets
+from spikelearn import claims, datasets, models
 from spikelearn import event_datasets as ed
 from spikelearn.recipes import catalog, loaders, run
 
@@ -90,6 +90,18 @@ def test_every_recipe_runs_a_smoke_configuration(monkeypatch, tmp_path, tiny_dat
     if recipe.quant_bits:
         convs = [m for m in result["model"].modules() if isinstance(m, torch.nn.Conv2d)]
         assert convs and all(hasattr(m, "parametrizations") for m in convs)
+
+
+def test_the_sew_recipe_takes_one_step_on_the_digits(tmp_path):
+    # the offline command of docs/recipes.md, cut to one step at 3x8x8 (the event recipe,
+    # sew-7b-cifar10dvs, runs on its own tiny files in the smoke test above)
+    argv = ["sew-resnet19-cifar10-t4", "--dataset", "digits", "--width", "4", "--image-size", "8"]
+    argv += ["--epochs", "1", "--max-steps", "1", "--batch-size", "90", "--no-progress"]
+    result = train([*argv, "--out", str(tmp_path)])
+    (row,) = result["history"]
+    assert np.isfinite(row["train_loss"]) and 0 <= row["test_acc"] <= 1
+    assert sum(isinstance(m, models.SEWBlock) for m in result["model"].modules()) == 8
+    assert json.loads((tmp_path / "log.json").read_text())["config"]["time_steps"] == 4
 
 
 # The CIFAR-style recipe on the digits upsampled to 3x32x32: its own optimiser (SGD 0.1, momentum,
@@ -223,4 +235,4 @@ def test_list_prints_every_recipe_with_the_papers_number(capsys):
     assert run.main(["list"]) == 0
     out = capsys.readouterr().out
     assert all(name in out for name in catalog.RECIPES)
-    assert "92.34 %" in out and "67.8 %" in out and "93.56 %" in out
+    assert "92.34 %" in out and "67.8 %" in out and "93.56 %" in out and "74.4 %" in out

@@ -20,11 +20,15 @@ NeurIPS 2021, arXiv 2102.04159; :class:`SEWBlock`), which can be the identity::
 
     out = g( LIF(norm(conv(LIF(norm(conv(s)))))), shortcut(s) )     g: ADD a + s, AND a·s, IAND (1 - a)·s
     shortcut = identity, or LIF(norm(conv1x1, stride s)) when the shape changes (spikes again)
+
+For event data the SEW paper chains its blocks at shrinking resolution instead, each block
+followed by 2x2 max pooling, and reads out the time-averaged spikes (:func:`sew_chain`, its
+CIFAR10-DVS "Wide-7B-Net").
 """
 
 from torch import nn
 
-from .._checks import check_choice, check_int
+from .._checks import check_choice, check_int, check_sequence
 from ..cells.adaptive import PLIF
 from ..cells.leak_aware import LeakAwareLIF
 from ..cells.neurons import LIF
@@ -35,6 +39,7 @@ NORMS = ("none", "bn", "tdbn")
 NEURONS = ("lif", "leak_aware", "plif")
 BLOCKS = ("basic", "sew")
 CONNECTIONS = ("add", "and", "iand")
+READOUTS = ("mean", "spikes")
 
 
 class NeuronLayers:
@@ -412,6 +417,101 @@ def spiking_resnet(
     return nn.Sequential(*layers, *_head(cin, hidden, num_classes, norm, make, return_mem))
 
 
+class MeanOverTime(nn.Module):
+    """``[T, B, ...] -> [B, ...]``: the mean over the time steps, ``(1/T) Σ_t x[t]``.
+
+    On spikes that is each feature's firing rate: SEW-ResNet's read-out for event data puts its
+    linear classifier after it (:func:`sew_chain`), so the network outputs logits ``[B, classes]``
+    rather than a sequence (Fang et al. NeurIPS 2021, arXiv 2102.04159).
+    """
+
+    def forward(self, x_seq):
+        check_sequence("x_seq", x_seq, finite=False)
+        return x_seq.mean(0)
+
+
+def sew_chain(
+    in_channels=2,
+    num_classes=10,
+    width=64,
+    blocks=(4, 3),
+    image_size=128,
+    norm="bn",
+    neuron="plif",
+    connection="add",
+    readout="mean",
+    return_mem=False,
+    **neuron_options,
+):
+    """SEW-ResNet's network for event data: stages of :class:`SEWBlock` s, each block followed by
+    2x2 max pooling (Fang et al. NeurIPS 2021, arXiv 2102.04159; its CIFAR10-DVS "Wide-7B-Net").
+
+    Stage ``i`` has ``c = width·2^i`` channels and ``blocks[i]`` blocks::
+
+        s = SN(norm(conv1x1(s)))                 when the channels change (input -> c)
+        s = maxpool2x2(g(SN(F(s)), s))           blocks[i] times (SEW block, identity shortcut)
+
+    then, with ``readout="mean"`` (the paper's), a linear layer on the time-averaged flattened
+    spikes: ``y = W·((1/T) Σ_t s[t]) + b``, logits ``[B, classes]`` (train with a cross-entropy
+    on them); with ``readout="spikes"``, the library's spiking output layer (``Linear -> Spiking``,
+    ``[T, B, classes]``, ``return_mem`` as in :func:`spiking_mlp`). Pooling stops at 1x1: a
+    smaller image skips the last poolings (as :func:`spiking_vgg` does).
+
+    The Wide-7B-Net is ``sew_chain(2, 10, width=64, blocks=(4, 3))`` on 2x128x128 frames, with
+    batch norm (``norm="bn"``) and PLIF neurons from ``τ = 2`` (``beta=0.5``); its seven poolings
+    take 128x128 to 1x1, so the classifier sees 128 firing rates. The up-projections are 1x1 as
+    in the authors' code (``cifar10dvs/smodels.py``).
+
+    Args:
+        in_channels, num_classes: input channels (2 polarities for event frames) and classes.
+        width: channels of the first stage; each later stage doubles them.
+        blocks: SEW blocks per stage, a tuple of ints >= 1.
+        image_size: the input height = width (to size the classifier).
+        norm: ``"none"``, ``"bn"`` or ``"tdbn"``, as :func:`spiking_mlp`.
+        neuron, neuron_options: as :func:`spiking_mlp` (``"plif"`` and ``beta=0.5`` by default
+            here).
+        connection: SEW's ``g``: ``"add"`` (the paper's choice here), ``"and"`` or ``"iand"``.
+        readout: ``"mean"`` (logits of the mean spikes) or ``"spikes"`` (a spiking output layer).
+        return_mem: with ``readout="spikes"``, the output layer returns ``(spk, mem)``.
+    """
+    check_int("in_channels", in_channels, low=1)
+    check_int("num_classes", num_classes, low=1)
+    check_int("width", width, low=1)
+    blocks = _widths("blocks", blocks)
+    size = check_int("image_size", image_size, low=1)
+    check_choice("norm", norm, NORMS)
+    check_choice("connection", connection, CONNECTIONS)
+    check_choice("readout", readout, READOUTS)
+    if return_mem and readout == "mean":
+        raise ValueError(
+            "return_mem=True needs readout='spikes'; readout='mean' returns logits [B, classes], "
+            "no output membrane"
+        )
+    if not isinstance(neuron, NeuronLayers):
+        neuron_options = {"beta": 0.5, **neuron_options}  # the paper's τ = 2 unless given
+    make = NeuronLayers.of(neuron, neuron_options)
+    layers, cin = [], in_channels
+    for stage, n in enumerate(blocks):
+        cout = width * 2**stage
+        if cin != cout:
+            layers += [
+                *_with_norm(_conv(cin, cout, 1, 1, norm), norm, cout, make.threshold),
+                make(),
+            ]
+        for _ in range(n):
+            layers.append(SEWBlock(cout, cout, 1, connection, norm, make))
+            if size >= 2:
+                layers.append(TimeFolded(nn.MaxPool2d(2)))
+                size //= 2
+        cin = cout
+    layers.append(TimeFolded(nn.Flatten()))
+    features = cin * size * size
+    if readout == "mean":
+        return nn.Sequential(*layers, MeanOverTime(), nn.Linear(features, num_classes))
+    head = [TimeFolded(nn.Linear(features, num_classes)), make(return_mem, output=True)]
+    return nn.Sequential(*layers, *head)
+
+
 __all__ = [
     "NORMS",
     "NEURONS",
@@ -424,4 +524,7 @@ __all__ = [
     "sew_connect",
     "BLOCKS",
     "CONNECTIONS",
+    "MeanOverTime",
+    "sew_chain",
+    "READOUTS",
 ]
