@@ -288,11 +288,11 @@ RECIPES = {
             paper_result="-",
             notes="ours: 10 bins of 30 ms over the 300 ms recordings",
         ),
-        Recipe(
+        dataclasses.replace(  # tdBN's training, so only the block, neuron and norm differ
+            _tdbn_cifar10(4, "-"),
             name="sew-resnet19-cifar10-t4",
             paper="Fang et al., NeurIPS 2021 (arXiv 2102.04159): SEW-ResNet",
             idea="tutorial 16: SEW-ResNet, the spike-element-wise block that can be the identity",
-            dataset="cifar10",
             architecture="tdBN's ResNet-19 layout (stem, 3/3/2 blocks of 128/256/512, linear 256) "
             "with SEW blocks (ADD), PLIF neurons and batch norm through time",
             model=(
@@ -308,14 +308,6 @@ RECIPES = {
                     norm="bn",
                 ),
             ),
-            time_steps=4,
-            encoding="direct",
-            loss="ce_membrane_loss",
-            optimizer="sgd",
-            lr=0.1,
-            weight_decay=5e-4,
-            epochs=300,
-            batch_size=128,
             paper_result="none: the paper reports no CIFAR-10 result (its results: ImageNet, DVS "
             "Gesture, CIFAR10-DVS); compare tdbn-resnet19-cifar10-t4 (92.92 %, tdBN's blocks)",
             notes="the paper's: the SEW block with ADD, the spiking 1x1 shortcut when the shape "
